@@ -1,0 +1,112 @@
+"""The otelcap command line. Each command: flags → config → one call → print.
+
+Heavy modules (grpc, duckdb, pyarrow) are imported inside commands so `otelcap --help`
+stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from otelcap import __version__
+from otelcap.errors import ConfigError
+
+app = typer.Typer(
+    name="otelcap",
+    help=(
+        "A local collector for Claude Code telemetry: OTLP in, sanitized DuckDB out.\n\n"
+        "Example: otelcap serve"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+EXIT_CONFIG = 2  # bad flags, config or a port/database that is taken
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"otelcap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """A local collector for Claude Code telemetry."""
+
+
+@app.command()
+def serve(
+    backend: Annotated[
+        Optional[str], typer.Option(help="Where data goes: duckdb (embedded file).")
+    ] = None,
+    db: Annotated[
+        Optional[Path],
+        typer.Option(help="DuckDB file. Default: otelcap.duckdb in the user data directory."),
+    ] = None,
+    host: Annotated[
+        Optional[str], typer.Option(help="Address to listen on (default 127.0.0.1).")
+    ] = None,
+    grpc_port: Annotated[
+        Optional[int], typer.Option(help="OTLP/gRPC port (default 4317; 0 picks a free one).")
+    ] = None,
+    http_port: Annotated[
+        Optional[int], typer.Option(help="OTLP/HTTP port (default 4318; 0 picks a free one).")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Receive OTLP from Claude Code (gRPC :4317, HTTP :4318) and store it.
+
+    Example: otelcap serve --db ./claude.duckdb --grpc-port 0 --http-port 0
+    """
+    from otelcap import banner, config
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        cfg = config.load(
+            {
+                "backend": backend,
+                "db_path": db,
+                "host": host,
+                "grpc_port": grpc_port,
+                "http_port": http_port,
+            }
+        )
+        from otelcap.service import Service
+
+        service = Service(cfg)
+    except ConfigError as exc:
+        typer.echo(f"otelcap: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+    def ready(ep: object) -> None:
+        typer.echo(
+            banner.render(
+                cfg.host, service.endpoints.grpc_port, service.endpoints.http_port,
+                cfg.database, cfg.backend,
+            )  # fmt: skip
+        )
+        sys.stdout.flush()
+
+    service.run(on_ready=ready)
+    typer.echo("otelcap stopped; everything acknowledged is committed.")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

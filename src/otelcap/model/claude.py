@@ -1,0 +1,126 @@
+"""Promoted Claude Code columns, computed from the attribute maps with Arrow kernels.
+
+Claude Code's value types drift between versions (numbers were strings before v2.1.122;
+`success` is the string "true"/"false"), so every cast is defensive: a value that does not
+parse becomes NULL in the typed column and stays verbatim in the map. A batch never fails
+because of one bad number.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from otelcap.model.schema import PROMOTED_LOG, PROMOTED_METRIC, PROMOTED_SPAN
+
+_EVENT_PREFIX = "claude_code."
+
+
+def _lookup(m: pa.Array, key: str) -> pa.Array:
+    return pc.map_lookup(m, key, "first")
+
+
+def _to_float_py(s: str | None) -> float | None:
+    if s is None:
+        return None
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def _to_int_py(s: str | None, lo: int, hi: int) -> int | None:
+    if s is None:
+        return None
+    try:
+        return int(s)
+    except ValueError:
+        pass
+    f = _to_float_py(s)
+    if f is None or not math.isfinite(f) or f != int(f):
+        return None
+    i = int(f)
+    return i if lo <= i <= hi else None
+
+
+def _cast_number(raw: pa.Array, typ: pa.DataType) -> pa.Array:
+    try:
+        return pc.cast(raw, typ)  # fast path: every value parses
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    if pa.types.is_floating(typ):
+        return pa.array([_to_float_py(s) for s in raw.to_pylist()], typ)
+    bits = typ.bit_width - 1
+    lo, hi = -(2**bits), 2**bits - 1
+    return pa.array([_to_int_py(s, lo, hi) for s in raw.to_pylist()], typ)
+
+
+def _to_bool(raw: pa.Array) -> pa.Array:
+    low = pc.utf8_lower(raw)
+    is_true = pc.equal(low, "true")
+    is_false = pc.equal(low, "false")
+    return pc.if_else(is_true, True, pc.if_else(is_false, False, pa.scalar(None, pa.bool_())))
+
+
+def _typed(raw: pa.Array, typ: pa.DataType) -> pa.Array:
+    if pa.types.is_string(typ):
+        return pc.fill_null(raw, "")
+    if pa.types.is_boolean(typ):
+        return _to_bool(raw)
+    return _cast_number(raw, typ)
+
+
+def _promote(
+    batch: pa.RecordBatch, map_col: str, spec: list[tuple[str, str, str]]
+) -> pa.RecordBatch:
+    if batch.num_rows == 0:
+        return batch
+    attrs = batch.column(map_col)
+    names = batch.schema.names
+    arrays = list(batch.columns)
+    for col, key, _kind in spec:
+        i = names.index(col)
+        arrays[i] = _typed(_lookup(attrs, key), batch.schema.field(i).type)
+    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+
+
+def _replace(batch: pa.RecordBatch, name: str, arr: pa.Array) -> pa.RecordBatch:
+    i = batch.schema.get_field_index(name)
+    return batch.set_column(i, batch.schema.field(i), arr)
+
+
+def promote_logs(batch: pa.RecordBatch) -> pa.RecordBatch:
+    batch = _promote(batch, "LogAttributes", PROMOTED_LOG)
+    if batch.num_rows == 0:
+        return batch
+    # EventName: the LogRecord field when set, else `event.name` (the short form), else the
+    # body with its `claude_code.` prefix stripped.
+    field = batch.column("EventName")
+    from_attr = _lookup(batch.column("LogAttributes"), "event.name")
+    body = batch.column("Body")
+    from_body = pc.if_else(
+        pc.starts_with(body, _EVENT_PREFIX),
+        pc.utf8_slice_codeunits(body, len(_EVENT_PREFIX)),
+        pa.scalar(None, pa.string()),
+    )
+    name = pc.coalesce(
+        pc.if_else(pc.equal(field, ""), pa.scalar(None, pa.string()), field), from_attr, from_body
+    )
+    batch = _replace(batch, "EventName", pc.fill_null(name, ""))
+    # AppVersion: `app.version` when sent, else the resource's service.version.
+    app = pc.if_else(
+        pc.equal(batch.column("AppVersion"), ""),
+        pc.fill_null(_lookup(batch.column("ResourceAttributes"), "service.version"), ""),
+        batch.column("AppVersion"),
+    )
+    return _replace(batch, "AppVersion", app)
+
+
+def promote_spans(batch: pa.RecordBatch) -> pa.RecordBatch:
+    return _promote(batch, "SpanAttributes", PROMOTED_SPAN)
+
+
+def promote_metrics(batch: pa.RecordBatch) -> pa.RecordBatch:
+    return _promote(batch, "Attributes", PROMOTED_METRIC)

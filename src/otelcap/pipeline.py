@@ -1,0 +1,168 @@
+"""Bounded queue → one writer thread → group commit → acknowledgements.
+
+A request is acknowledged only after the transaction that carries its rows has committed:
+`submit` returns a Ticket and the receiver waits on it. The writer takes whatever is queued,
+waits at most `flush_interval_ms` (counted from the oldest queued request) for more, and
+flushes when `flush_rows` are pending, so a burst of small requests costs one transaction.
+When more than `queue_max_rows` rows wait, `submit` raises Overloaded and the receiver
+answers with OTLP's retryable codes: the client retries, nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from otelcap.errors import Overloaded, StoreUnavailable
+from otelcap.storage.base import Store
+
+log = logging.getLogger(__name__)
+
+
+class Ticket:
+    """Completion of one submitted request."""
+
+    __slots__ = ("_done", "error", "rows")
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self._done = threading.Event()
+        self.error: BaseException | None = None
+
+    def _finish(self, error: BaseException | None = None) -> None:
+        self.error = error
+        self._done.set()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until committed; raise StoreUnavailable if the commit failed or timed out."""
+        if not self._done.wait(timeout):
+            raise StoreUnavailable("timed out waiting for the database to commit")
+        if self.error is not None:
+            raise StoreUnavailable(str(self.error)) from self.error
+
+
+@dataclass
+class PipelineStats:
+    flushes: int = 0
+    rows_written: dict[str, int] = field(default_factory=dict)
+    failed_flushes: int = 0
+    last_flush_ms: float = 0.0
+
+
+@dataclass
+class _Item:
+    batches: dict[str, pa.RecordBatch]
+    ticket: Ticket
+    enqueued: float
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: Store,
+        flush_rows: int = 20_000,
+        flush_interval_ms: int = 100,
+        queue_max_rows: int = 400_000,
+    ) -> None:
+        self.store = store
+        self.flush_rows = max(1, flush_rows)
+        self.flush_interval_s = flush_interval_ms / 1000.0
+        self.queue_max_rows = queue_max_rows
+        self.stats = PipelineStats()
+        self._queue: collections.deque[_Item] = collections.deque()
+        self._queued_rows = 0
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="otelcap-writer", daemon=True)
+
+    @property
+    def queued_rows(self) -> int:
+        return self._queued_rows
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, batches: dict[str, pa.RecordBatch]) -> Ticket:
+        rows = sum(b.num_rows for b in batches.values())
+        ticket = Ticket(rows)
+        if rows == 0:
+            ticket._finish()
+            return ticket
+        with self._cond:
+            if self._stopping:
+                raise Overloaded("otelcap is shutting down; retry against the next instance")
+            # Always admit a request into an empty queue, however large, or it could never go.
+            if self._queue and self._queued_rows + rows > self.queue_max_rows:
+                raise Overloaded(
+                    f"ingest queue is full ({self._queued_rows} rows waiting for the database)"
+                )
+            self._queue.append(_Item(batches, ticket, time.monotonic()))
+            self._queued_rows += rows
+            self._cond.notify()
+        return ticket
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Refuse new work, flush what is queued, stop the writer."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        self._thread.join(timeout)
+
+    # --- writer thread -------------------------------------------------------------------
+
+    def _take(self) -> list[_Item] | None:
+        """Wait for work; return a group to flush, or None when stopped and drained."""
+        with self._cond:
+            while not self._queue:
+                if self._stopping:
+                    return None
+                self._cond.wait()
+            deadline = self._queue[0].enqueued + self.flush_interval_s
+            while self._queued_rows < self.flush_rows and not self._stopping:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            group: list[_Item] = []
+            rows = 0
+            while self._queue and (not group or rows < self.flush_rows):
+                item = self._queue.popleft()
+                group.append(item)
+                rows += item.ticket.rows
+            self._queued_rows -= rows
+            return group
+
+    def _run(self) -> None:
+        while True:
+            group = self._take()
+            if group is None:
+                return
+            self._flush(group)
+
+    def _flush(self, group: list[_Item]) -> None:
+        by_table: dict[str, list[pa.RecordBatch]] = {}
+        for item in group:
+            for table, batch in item.batches.items():
+                by_table.setdefault(table, []).append(batch)
+        t0 = time.perf_counter()
+        error: BaseException | None = None
+        try:
+            self.store.append(by_table)
+        except Exception as exc:  # the store said no: every request in the group is retried
+            error = exc
+            self.stats.failed_flushes += 1
+            log.error("flush of %d requests failed: %s", len(group), exc)
+        else:
+            self.stats.flushes += 1
+            for table, parts in by_table.items():
+                self.stats.rows_written[table] = self.stats.rows_written.get(table, 0) + sum(
+                    p.num_rows for p in parts
+                )
+        self.stats.last_flush_ms = (time.perf_counter() - t0) * 1000
+        for item in group:
+            item.ticket._finish(error)

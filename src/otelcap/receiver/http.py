@@ -1,0 +1,219 @@
+"""OTLP/HTTP receiver: POST /v1/logs, /v1/metrics, /v1/traces.
+
+Protobuf (`application/x-protobuf`) or JSON (`application/json`), `Content-Encoding` gzip or
+deflate, Content-Length or chunked bodies. Status codes and error bodies follow the OTLP
+specification: the error body is a google.rpc.Status in the request's encoding.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from google.rpc import status_pb2
+
+from otelcap.config import Config
+from otelcap.errors import BadRequest, ConfigError, Overloaded, PayloadTooLarge, StoreUnavailable
+from otelcap.receiver.decode import decompress, parse_json, parse_protobuf, response, to_json
+from otelcap.receiver.sink import Sink
+
+log = logging.getLogger(__name__)
+
+PATHS = {"/v1/logs": "logs", "/v1/metrics": "metrics", "/v1/traces": "traces"}
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+# gRPC status codes carried in the Status body (google.rpc.Code)
+_CODE = {400: 3, 404: 5, 405: 12, 411: 3, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True  # TIME_WAIT sockets from a previous run must not block a restart
+    request_queue_size = 128
+
+    def __init__(self, addr: tuple[str, int], handler: Any, sink: Sink, config: Config) -> None:
+        self.sink = sink
+        self.config = config
+        self.in_flight = 0  # POSTs being handled; stop() waits for them to answer
+        self.in_flight_lock = threading.Lock()
+        super().__init__(addr, handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive: SDK exporters reuse their connection
+    server_version = "otelcap"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    # --- responses -----------------------------------------------------------------------
+
+    def _send(
+        self, code: int, body: bytes, ctype: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _error(
+        self, code: int, message: str, ctype: str = JSON, headers: dict[str, str] | None = None
+    ) -> None:
+        status = status_pb2.Status(code=_CODE.get(code, 2), message=message)
+        if ctype == PROTOBUF:
+            self._send(code, status.SerializeToString(), PROTOBUF, headers)
+        else:
+            self._send(code, to_json(status), JSON, headers)
+
+    # --- methods -------------------------------------------------------------------------
+
+    def _path(self) -> str:
+        return self.path.split("?", 1)[0]
+
+    def _not_post(self) -> None:
+        if self._path() in PATHS:
+            self.close_connection = True  # a body may follow that we will not read
+            self._error(405, f"{self.command} is not allowed on {self._path()}; use POST",
+                        headers={"Allow": "POST"})  # fmt: skip
+        else:
+            self._error(404, f"no such path {self._path()}; OTLP/HTTP paths are "
+                        "/v1/logs, /v1/metrics and /v1/traces")  # fmt: skip
+
+    do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _not_post
+
+    def do_POST(self) -> None:
+        srv = self.server
+        with srv.in_flight_lock:
+            srv.in_flight += 1
+        try:
+            self._post()
+        finally:
+            with srv.in_flight_lock:
+                srv.in_flight -= 1
+
+    def _post(self) -> None:
+        signal = PATHS.get(self._path())
+        if signal is None:
+            self.close_connection = True
+            self._error(404, f"no such path {self._path()}; OTLP/HTTP paths are "
+                        "/v1/logs, /v1/metrics and /v1/traces")  # fmt: skip
+            return
+        ctype = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if ctype not in (PROTOBUF, JSON):
+            self.close_connection = True
+            self._error(415, f"unsupported Content-Type {ctype!r}; "
+                        f"use {PROTOBUF} or {JSON}")  # fmt: skip
+            return
+        cfg = self.server.config
+        try:
+            wire = self._read_body(cfg.max_body_bytes)
+            body = decompress(
+                wire,
+                self.headers.get("Content-Encoding", ""),
+                cfg.max_body_bytes,
+                cfg.max_decompression_ratio,
+            )
+            pb_request = parse_protobuf(signal, body) if ctype == PROTOBUF else parse_json(
+                signal, body
+            )
+            result = self.server.sink(signal, pb_request)
+        except BadRequest as exc:
+            self._error(400, str(exc), ctype)
+            return
+        except PayloadTooLarge as exc:
+            self.close_connection = True
+            self._error(413, str(exc), ctype)
+            return
+        except Overloaded as exc:
+            retry = str(max(1, round(exc.retry_after_s)))
+            self._error(503, str(exc), ctype, {"Retry-After": retry})
+            return
+        except StoreUnavailable as exc:
+            self._error(503, str(exc), ctype, {"Retry-After": "1"})
+            return
+        except Exception as exc:  # a bug of ours: say so, keep serving
+            log.exception("unexpected error handling %s", self._path())
+            self._error(500, f"internal error: {exc}", ctype)
+            return
+        resp = response(signal, result.rejected, result.reason)
+        if ctype == PROTOBUF:
+            self._send(200, resp.SerializeToString(), PROTOBUF)
+        else:
+            self._send(200, to_json(resp), JSON)
+
+    def _read_body(self, limit: int) -> bytes:
+        te = self.headers.get("Transfer-Encoding", "").lower()
+        if "chunked" in te:
+            return self._read_chunked(limit)
+        length_header = self.headers.get("Content-Length")
+        if length_header is None:
+            return b""
+        try:
+            length = int(length_header)
+        except ValueError:
+            self.close_connection = True
+            raise BadRequest(f"Content-Length {length_header!r} is not a number") from None
+        if length > limit:
+            self.close_connection = True
+            raise PayloadTooLarge(f"body is {length} bytes; the limit is {limit}")
+        data = self.rfile.read(length)
+        if len(data) != length:
+            self.close_connection = True
+            raise BadRequest("body ended before Content-Length bytes arrived")
+        return data
+
+    def _read_chunked(self, limit: int) -> bytes:
+        out = bytearray()
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                self.close_connection = True
+                raise BadRequest("malformed chunked body") from None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return bytes(out)
+            if len(out) + size > limit:
+                self.close_connection = True
+                raise PayloadTooLarge(f"chunked body exceeds the limit of {limit} bytes")
+            out += self.rfile.read(size)
+            self.rfile.readline(1024)  # CRLF after each chunk
+
+
+class HttpReceiver:
+    def __init__(self, config: Config, sink: Sink) -> None:
+        try:
+            self._server = _Server((config.host, config.http_port), _Handler, sink, config)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen for HTTP on {config.host}:{config.http_port}: {exc.strerror}. "
+                "Stop the other program or pass --http-port (0 picks a free port)."
+            ) from None
+        self.port: int = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="otelcap-http", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop_accepting(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait_idle(self, timeout_s: float = 10.0) -> None:
+        """Wait until every POST in progress has answered (they wait on their commit)."""
+        deadline = time.monotonic() + timeout_s
+        while self._server.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+

@@ -1,0 +1,39 @@
+-- otel_metrics_exponential_histogram: OpenTelemetry Collector ClickHouse exporter layout, DuckDB types.
+-- Promoted Claude Code columns follow the exporter's own (see model/schema.py).
+CREATE TABLE IF NOT EXISTS otel_metrics_exponential_histogram (
+    "ResourceAttributes" MAP(VARCHAR, VARCHAR),
+    "ResourceSchemaUrl" VARCHAR,
+    "ScopeName" VARCHAR,
+    "ScopeVersion" VARCHAR,
+    "ScopeAttributes" MAP(VARCHAR, VARCHAR),
+    "ScopeDroppedAttrCount" UINTEGER,
+    "ScopeSchemaUrl" VARCHAR,
+    "ServiceName" VARCHAR,
+    "MetricName" VARCHAR,
+    "MetricDescription" VARCHAR,
+    "MetricUnit" VARCHAR,
+    "Attributes" MAP(VARCHAR, VARCHAR),
+    "StartTimeUnix" TIMESTAMP_NS,
+    "TimeUnix" TIMESTAMP_NS,
+    "Count" UBIGINT,
+    "Sum" DOUBLE,
+    "Scale" INTEGER,
+    "ZeroCount" UBIGINT,
+    "PositiveOffset" INTEGER,
+    "PositiveBucketCounts" UBIGINT[],
+    "NegativeOffset" INTEGER,
+    "NegativeBucketCounts" UBIGINT[],
+    "Exemplars.FilteredAttributes" MAP(VARCHAR, VARCHAR)[],
+    "Exemplars.TimeUnix" TIMESTAMP_NS[],
+    "Exemplars.Value" DOUBLE[],
+    "Exemplars.SpanId" VARCHAR[],
+    "Exemplars.TraceId" VARCHAR[],
+    "Flags" UINTEGER,
+    "Min" DOUBLE,
+    "Max" DOUBLE,
+    "AggregationTemporality" INTEGER,
+    "ZeroThreshold" DOUBLE,
+    "SessionId" VARCHAR,  -- promoted from the attribute map
+    "Model" VARCHAR,  -- promoted from the attribute map
+    "Type" VARCHAR  -- promoted from the attribute map
+);

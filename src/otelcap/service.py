@@ -1,0 +1,113 @@
+"""Wires one running otelcap: store ← pipeline ← sanitizer ← model ← receivers.
+
+This is the only module that knows every layer; the CLI calls `Service(config).run()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from otelcap.config import Config
+from otelcap.model import to_batches
+from otelcap.pipeline import Pipeline
+from otelcap.receiver import IngestResult
+from otelcap.receiver.grpc import GrpcReceiver
+from otelcap.receiver.http import HttpReceiver
+from otelcap.sanitize import Sanitizer
+from otelcap.storage import open_store
+from otelcap.storage.base import Store
+
+log = logging.getLogger(__name__)
+
+# How long a request may wait for its commit before the client is told to retry.
+COMMIT_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    host: str
+    grpc_port: int
+    http_port: int
+
+    @property
+    def grpc_url(self) -> str:
+        return f"http://{self.host}:{self.grpc_port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}:{self.http_port}"
+
+
+class Service:
+    def __init__(self, config: Config, store: Store | None = None) -> None:
+        self.config = config
+        self.store = store if store is not None else open_store(config)
+        self.store.create_schema()
+        self.sanitizer = Sanitizer(config)
+        self.pipeline = Pipeline(
+            self.store,
+            flush_rows=config.flush_rows,
+            flush_interval_ms=config.flush_interval_ms,
+            queue_max_rows=config.queue_max_rows,
+        )
+        try:
+            self.grpc = GrpcReceiver(config, self.ingest)
+            self.http = HttpReceiver(config, self.ingest)
+        except Exception:
+            self.store.close()
+            raise
+        self.endpoints = Endpoints(config.host, self.grpc.port, self.http.port)
+        self._stopped = threading.Event()
+
+    def ingest(self, signal_name: str, pb_request: Any) -> IngestResult:
+        """The sink both receivers call: model → sanitize → queue → wait for the commit."""
+        conv = to_batches(signal_name, pb_request)
+        batches = self.sanitizer.sanitize(conv.batches)
+        if batches:
+            self.pipeline.submit(batches).wait(COMMIT_TIMEOUT_S)
+        return IngestResult(conv.rows, conv.rejected, conv.reason)
+
+    def start(self) -> None:
+        self.pipeline.start()
+        self.grpc.start()
+        self.http.start()
+        log.info("listening: gRPC %s, HTTP %s", self.endpoints.grpc_url, self.endpoints.http_url)
+
+    def stop(self) -> None:
+        """Stop accepting, answer what is in flight, flush, close the database."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self.http.stop_accepting()
+        # grpc's stop waits for in-flight handlers, which wait on the writer: keep it running.
+        stopper = threading.Thread(target=self.grpc.stop, daemon=True)
+        stopper.start()
+        self.http.wait_idle()
+        stopper.join()
+        self.pipeline.stop()
+        self.store.close()
+
+    def run(self, on_ready: Callable[[Endpoints], None] | None = None) -> None:
+        """Start, call on_ready, block until SIGINT/SIGTERM, then stop cleanly."""
+        wake = threading.Event()
+
+        def _on_signal(signum: int, _frame: Any) -> None:
+            log.info("received signal %d, shutting down", signum)
+            wake.set()
+
+        previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.start()
+            if on_ready:
+                on_ready(self.endpoints)
+            while not wake.wait(0.5):
+                pass
+        finally:
+            self.stop()
+            for s, handler in previous.items():
+                signal.signal(s, handler)
