@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from otelcap import config as config_mod  # noqa: E402
+from otelcap.service import Service  # noqa: E402
+
+
+def make_config(tmp_path: Path, **overrides: object) -> config_mod.Config:
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "grpc_port": 0,
+        "http_port": 0,
+        "flush_interval_ms": 20,
+    }
+    values.update(overrides)
+    return config_mod.load(values, env={}, config_file=tmp_path / "absent.toml")
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[object]:
+    """Start an in-process otelcap on free ports; stopped (flushed, closed) at teardown."""
+    started: list[Service] = []
+
+    def start(**overrides: object) -> Service:
+        svc = Service(make_config(tmp_path, **overrides))
+        svc.start()
+        started.append(svc)
+        return svc
+
+    yield start
+    for svc in started:
+        svc.stop()
+
+
+@pytest.fixture
+def server(server_factory: object) -> Service:
+    return server_factory()  # type: ignore[operator]
