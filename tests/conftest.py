@@ -8,8 +8,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from otelcap import config as config_mod  # noqa: E402
-from otelcap.service import Service  # noqa: E402
+from otelcap import config as config_mod
+from otelcap.service import Service
 
 
 def make_config(tmp_path: Path, **overrides: object) -> config_mod.Config:

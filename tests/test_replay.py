@@ -7,9 +7,9 @@ import json
 
 import duckdb
 import pytest
-import recordings
 from google.protobuf import json_format
 
+import recordings
 from otelcap.receiver.decode import PbRequest, PbResponse, parse_json
 from otelcap.service import Service
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -48,20 +48,20 @@ def _root(
 @app.command()
 def serve(
     backend: Annotated[
-        Optional[str], typer.Option(help="Where data goes: duckdb (embedded file).")
+        str | None, typer.Option(help="Where data goes: duckdb (embedded file).")
     ] = None,
     db: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(help="DuckDB file. Default: otelcap.duckdb in the user data directory."),
     ] = None,
     host: Annotated[
-        Optional[str], typer.Option(help="Address to listen on (default 127.0.0.1).")
+        str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")
     ] = None,
     grpc_port: Annotated[
-        Optional[int], typer.Option(help="OTLP/gRPC port (default 4317; 0 picks a free one).")
+        int | None, typer.Option(help="OTLP/gRPC port (default 4317; 0 picks a free one).")
     ] = None,
     http_port: Annotated[
-        Optional[int], typer.Option(help="OTLP/HTTP port (default 4318; 0 picks a free one).")
+        int | None, typer.Option(help="OTLP/HTTP port (default 4318; 0 picks a free one).")
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
@@ -94,9 +94,12 @@ def serve(
     def ready(ep: object) -> None:
         typer.echo(
             banner.render(
-                cfg.host, service.endpoints.grpc_port, service.endpoints.http_port,
-                cfg.database, cfg.backend,
-            )  # fmt: skip
+                cfg.host,
+                service.endpoints.grpc_port,
+                service.endpoints.http_port,
+                cfg.database,
+                cfg.backend,
+            )
         )
         sys.stdout.flush()
 

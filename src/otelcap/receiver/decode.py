@@ -21,12 +21,12 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from otelcap.errors import BadRequest, PayloadTooLarge
 
-PbRequest = {
+PbRequest: dict[str, Any] = {
     "logs": logs_service_pb2.ExportLogsServiceRequest,
     "metrics": metrics_service_pb2.ExportMetricsServiceRequest,
     "traces": trace_service_pb2.ExportTraceServiceRequest,
 }
-PbResponse = {
+PbResponse: dict[str, Any] = {
     "logs": logs_service_pb2.ExportLogsServiceResponse,
     "metrics": metrics_service_pb2.ExportMetricsServiceResponse,
     "traces": trace_service_pb2.ExportTraceServiceResponse,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -121,8 +120,8 @@ class _Handler(BaseHTTPRequestHandler):
                 cfg.max_body_bytes,
                 cfg.max_decompression_ratio,
             )
-            pb_request = parse_protobuf(signal, body) if ctype == PROTOBUF else parse_json(
-                signal, body
+            pb_request = (
+                parse_protobuf(signal, body) if ctype == PROTOBUF else parse_json(signal, body)
             )
             result = self.server.sink(signal, pb_request)
         except BadRequest as exc:
@@ -216,4 +215,3 @@ class HttpReceiver:
         deadline = time.monotonic() + timeout_s
         while self._server.in_flight and time.monotonic() < deadline:
             time.sleep(0.01)
-

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,7 @@ class IngestResult:
     reason: str = ""
 
 
-class Sink(Protocol):
-    def __call__(self, signal: str, pb_request: Any) -> IngestResult:
-        """Store the request; return only after its rows are committed. Raises
-        otelcap.errors.Overloaded / StoreUnavailable for retryable failures."""
+# (signal, decoded Export*ServiceRequest) → result. Stores the request and returns only after
+# its rows are committed; raises otelcap.errors.Overloaded / StoreUnavailable when the client
+# should retry.
+Sink = Callable[[str, Any], IngestResult]

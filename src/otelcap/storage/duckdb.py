@@ -7,6 +7,7 @@ keeps the insert correct if columns are ever reordered.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -56,18 +57,21 @@ class DuckDBStore:
                         con.unregister("arrow_in")
                 con.commit()
             except duckdb.Error as exc:
-                try:
+                with contextlib.suppress(duckdb.Error):
                     con.rollback()
-                except duckdb.Error:
-                    pass
                 raise StoreUnavailable(f"DuckDB rejected the flush: {exc}") from exc
 
     def query(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> pa.Table:
         # A cursor is a separate connection to the same database: safe beside the writer.
         cur = self._con.cursor()
         try:
-            result = cur.execute(sql, params) if params is not None else cur.execute(sql)
-            return result.fetch_arrow_table()
+            rel = cur.sql(sql, params=params)
+            if rel is None:  # a statement without a result set
+                return pa.table({})
+            # A relation streams Arrow without the DB-API copy; DuckDB 2 renamed
+            # fetch_arrow_table to to_arrow_table, so accept both.
+            fetch = getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table
+            return fetch()
         finally:
             cur.close()
 

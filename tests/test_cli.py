@@ -1,0 +1,96 @@
+"""Help is part of the product; --help stays light; serve's contract holds."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer.main
+from typer.testing import CliRunner
+
+from otelcap.cli import app
+
+
+def _commands(group: Any) -> list[tuple[str, Any]]:
+    # Typer vendors its own click: walk by attributes, not isinstance.
+    out = []
+    for name, cmd in group.commands.items():
+        out.append((name, cmd))
+        if hasattr(cmd, "commands"):
+            out.extend((f"{name} {n}", c) for n, c in _commands(cmd))
+    return out
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    root = typer.main.get_command(app)
+    assert hasattr(root, "commands")
+    commands = _commands(root)
+    assert commands
+    for name, cmd in commands:
+        assert cmd.help, f"`otelcap {name}` has no help text"
+        assert "Example" in cmd.help, f"`otelcap {name}` help has no example"
+        for param in cmd.params:
+            if param.param_type_name == "option" and not getattr(param, "hidden", False):
+                assert param.help, f"`otelcap {name}` option {param.name} has no help"
+
+
+def test_help_does_not_import_heavy_modules() -> None:
+    code = (
+        "import sys; from otelcap.cli import app; "
+        "heavy = [m for m in ('grpc', 'duckdb', 'pyarrow', 'chdb') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_version_flag() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.startswith("otelcap ")
+
+
+def test_port_in_use_is_a_clear_error_with_exit_code_2(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "OTELCAP_DATA_DIR": str(tmp_path)}
+        proc = subprocess.run(
+            [sys.executable, "-m", "otelcap.cli", "serve", "--db", str(tmp_path / "x.duckdb"),
+             "--grpc-port", "0", "--http-port", str(port)],
+            capture_output=True, text=True, env=env, timeout=60,
+        )  # fmt: skip
+    assert proc.returncode == 2
+    assert f"127.0.0.1:{port}" in proc.stderr and "--http-port" in proc.stderr
+
+
+def test_serve_prints_endpoints_and_env_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "otelcap.cli", "serve", "--grpc-port", "0", "--http-port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "Ctrl-C" in line:
+            break
+    text = "".join(lines)
+    grpc_port = int(re.search(r"gRPC\s+127\.0\.0\.1:(\d+)", text).group(1))  # type: ignore[union-attr]
+    assert grpc_port != 0
+    assert f"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{grpc_port}" in text
+    # Default database in the XDG data directory, created on start.
+    default_db = tmp_path / "xdg" / "otelcap" / "otelcap.duckdb"
+    assert str(default_db) in text
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    assert default_db.exists()
