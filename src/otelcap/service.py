@@ -64,9 +64,9 @@ class Service:
         self.endpoints = Endpoints(config.host, self.grpc.port, self.http.port)
         self._stopped = threading.Event()
 
-    def ingest(self, signal_name: str, pb_request: Any) -> IngestResult:
+    def ingest(self, signal_name: str, data: bytes) -> IngestResult:
         """The sink both receivers call: model → sanitize → queue → wait for the commit."""
-        conv = to_batches(signal_name, pb_request)
+        conv = to_batches(signal_name, data)
         batches = self.sanitizer.sanitize(conv.batches)
         if batches:
             self.pipeline.submit(batches).wait(COMMIT_TIMEOUT_S)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -20,6 +21,33 @@ _EVENT_PREFIX = "claude_code."
 
 def _lookup(m: pa.Array, key: str) -> pa.Array:
     return pc.map_lookup(m, key, "first")
+
+
+def _lookup_many(m: pa.MapArray, keys: list[str]) -> list[pa.Array]:
+    """map_lookup for many keys in one pass over the flat key array. pc.map_lookup costs
+    ~0.25 ms per key per 1,000 rows; 23 promoted keys made it the slowest step of ingest."""
+    n = len(m)
+    if isinstance(m, pa.ChunkedArray):
+        m = m.combine_chunks()
+    # MapArray.keys/.items ignore a slice offset, and list_parent_indices crashes on maps
+    # (pyarrow 26), so derive both from the offsets.
+    offsets = m.offsets.to_numpy(zero_copy_only=False)
+    start, end = int(offsets[0]), int(offsets[-1])
+    flat_keys, flat_values = m.keys.slice(start, end - start), m.items.slice(start, end - start)
+    parents = np.repeat(np.arange(n), np.diff(offsets))
+    which = pc.index_in(flat_keys, value_set=pa.array(keys, pa.string()))
+    which_np = pc.fill_null(which, -1).to_numpy(zero_copy_only=False)
+    out = []
+    for j in range(len(keys)):
+        hits = np.flatnonzero(which_np == j)
+        if len(hits) == 0:
+            out.append(pa.nulls(n, pa.string()))
+            continue
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[parents[hits]] = np.arange(len(hits))  # keys are unique per row (attrs_map)
+        idx = pa.array(pos, mask=pos < 0)
+        out.append(pc.take(pc.take(flat_values, pa.array(hits)), idx))
+    return out
 
 
 def _to_float_py(s: str | None) -> float | None:
@@ -35,13 +63,12 @@ def _to_int_py(s: str | None, lo: int, hi: int) -> int | None:
     if s is None:
         return None
     try:
-        return int(s)
+        i = int(s)
     except ValueError:
-        pass
-    f = _to_float_py(s)
-    if f is None or not math.isfinite(f) or f != int(f):
-        return None
-    i = int(f)
+        f = _to_float_py(s)  # "12.0" is a whole number written as a float
+        if f is None or not math.isfinite(f) or f != int(f):
+            return None
+        i = int(f)
     return i if lo <= i <= hi else None
 
 
@@ -77,12 +104,12 @@ def _promote(
 ) -> pa.RecordBatch:
     if batch.num_rows == 0:
         return batch
-    attrs = batch.column(map_col)
+    raw = _lookup_many(batch.column(map_col), [key for _col, key, _kind in spec])
     names = batch.schema.names
     arrays = list(batch.columns)
-    for col, key, _kind in spec:
+    for (col, _key, _kind), values in zip(spec, raw, strict=True):
         i = names.index(col)
-        arrays[i] = _typed(_lookup(attrs, key), batch.schema.field(i).type)
+        arrays[i] = _typed(values, batch.schema.field(i).type)
     return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
 
 

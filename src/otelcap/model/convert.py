@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import pyarrow as pa
 
@@ -24,16 +23,17 @@ class Conversion:
         return sum(b.num_rows for b in self.batches.values())
 
 
-def to_batches(signal: str, pb_request: Any) -> Conversion:
-    """Convert a decoded Export*ServiceRequest. Empty tables are left out."""
+def to_batches(signal: str, data: bytes) -> Conversion:
+    """Convert a serialized Export*ServiceRequest. Empty tables are left out. Raises
+    BadRequest when the bytes are not a valid request."""
     if signal == "logs":
-        batch, rejected, reason = logs.convert(pb_request)
+        batch, rejected, reason = logs.convert(data)
         out = {"otel_logs": claude.promote_logs(batch)}
     elif signal == "traces":
-        batch, rejected, reason = traces.convert(pb_request)
+        batch, rejected, reason = traces.convert(data)
         out = {"otel_traces": claude.promote_spans(batch)}
     elif signal == "metrics":
-        raw, rejected, reason = metrics.convert(pb_request)
+        raw, rejected, reason = metrics.convert(data)
         out = {name: claude.promote_metrics(b) for name, b in raw.items()}
     else:
         raise ValueError(f"unknown signal {signal!r}; expected one of {SIGNALS}")

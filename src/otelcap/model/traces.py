@@ -1,103 +1,83 @@
-"""ExportTraceServiceRequest → otel_traces batch (span events and links as parallel lists)."""
+"""ExportTraceServiceRequest bytes → otel_traces batch (span events and links as parallel
+lists, the exporter's Nested columns)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from otelcap.model.anyvalue import attrs_dict
-from otelcap.model.columns import ListOfMapsColumn, MapColumn, build
+from otelcap.model import wire
 from otelcap.model.schema import TRACES
 
 # Names as the Collector's ptrace renders them, so exporter-written rows look the same.
-SPAN_KIND = ["Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"]
-STATUS_CODE = ["Unset", "Ok", "Error"]
+SPAN_KIND = pa.array(["Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"])
+STATUS_CODE = pa.array(["Unset", "Ok", "Error"])
 
 
-def convert(pb_request: Any) -> tuple[pa.RecordBatch, int, str]:
-    c: dict[str, list[Any]] = {
-        name: []
-        for name in (
-            "Timestamp", "TraceId", "SpanId", "ParentSpanId", "TraceState", "SpanName",
-            "SpanKind", "ServiceName", "ScopeName", "ScopeVersion", "Duration", "StatusCode",
-            "StatusMessage", "Events.Timestamp", "Events.Name", "Links.TraceId",
-            "Links.SpanId", "Links.TraceState", "ResourceSchemaUrl", "ScopeSchemaUrl",
-            "TraceFlags", "DroppedAttributesCount", "DroppedEventsCount", "DroppedLinksCount",
-            "Events.DroppedAttributesCount", "Links.DroppedAttributesCount", "Links.Flags",
-        )
-    }  # fmt: skip
-    res_attrs = MapColumn()
-    scope_attrs = MapColumn()
-    span_attrs = MapColumn()
-    ev_attrs = ListOfMapsColumn()
-    link_attrs = ListOfMapsColumn()
-    rejected = 0
-    reason = ""
+def _enum_names(codes: pa.Array, names: pa.Array) -> pa.Array:
+    known = pc.and_(pc.greater_equal(codes, 0), pc.less(codes, len(names)))
+    picked = pc.take(names, pc.if_else(known, codes, 0))
+    return pc.if_else(known, picked, pc.cast(codes, pa.string()))
 
-    for pb_rs in pb_request.resource_spans:
-        r_attrs = attrs_dict(pb_rs.resource.attributes)
-        r_service = r_attrs.get("service.name", "")
-        for pb_ss in pb_rs.scope_spans:
-            s_attrs = attrs_dict(pb_ss.scope.attributes)
-            for sp in pb_ss.spans:
-                if len(sp.trace_id) != 16 or len(sp.span_id) != 8:
-                    rejected += 1
-                    reason = reason or (
-                        f"span with an invalid trace_id ({len(sp.trace_id)} bytes, want 16) "
-                        f"or span_id ({len(sp.span_id)} bytes, want 8)"
-                    )
-                    continue
-                start = sp.start_time_unix_nano
-                end = sp.end_time_unix_nano
-                c["Timestamp"].append(start)
-                c["TraceId"].append(sp.trace_id.hex())
-                c["SpanId"].append(sp.span_id.hex())
-                c["ParentSpanId"].append(sp.parent_span_id.hex())
-                c["TraceState"].append(sp.trace_state)
-                c["SpanName"].append(sp.name)
-                kind = sp.kind
-                c["SpanKind"].append(SPAN_KIND[kind] if 0 <= kind < 6 else str(kind))
-                c["ServiceName"].append(r_service)
-                c["ScopeName"].append(pb_ss.scope.name)
-                c["ScopeVersion"].append(pb_ss.scope.version)
-                c["Duration"].append(end - start if end >= start else 0)
-                code = sp.status.code
-                c["StatusCode"].append(STATUS_CODE[code] if 0 <= code < 3 else str(code))
-                c["StatusMessage"].append(sp.status.message)
-                c["Events.Timestamp"].append([e.time_unix_nano for e in sp.events])
-                c["Events.Name"].append([e.name for e in sp.events])
-                c["Events.DroppedAttributesCount"].append(
-                    [e.dropped_attributes_count for e in sp.events]
-                )
-                ev_attrs.add([attrs_dict(e.attributes) for e in sp.events])
-                c["Links.TraceId"].append([lk.trace_id.hex() for lk in sp.links])
-                c["Links.SpanId"].append([lk.span_id.hex() for lk in sp.links])
-                c["Links.TraceState"].append([lk.trace_state for lk in sp.links])
-                c["Links.DroppedAttributesCount"].append(
-                    [lk.dropped_attributes_count for lk in sp.links]
-                )
-                c["Links.Flags"].append([lk.flags for lk in sp.links])
-                link_attrs.add([attrs_dict(lk.attributes) for lk in sp.links])
-                c["ResourceSchemaUrl"].append(pb_rs.schema_url)
-                c["ScopeSchemaUrl"].append(pb_ss.schema_url)
-                c["TraceFlags"].append(sp.flags)
-                c["DroppedAttributesCount"].append(sp.dropped_attributes_count)
-                c["DroppedEventsCount"].append(sp.dropped_events_count)
-                c["DroppedLinksCount"].append(sp.dropped_links_count)
-                span_attrs.add(attrs_dict(sp.attributes))
-                res_attrs.add(r_attrs)
-                scope_attrs.add(s_attrs)
 
-    n = len(c["Timestamp"])
-    cols: dict[str, Any] = dict(c)
-    cols.update(
-        {
-            "ResourceAttributes": res_attrs,
-            "ScopeAttributes": scope_attrs,
-            "SpanAttributes": span_attrs,
-            "Events.Attributes": ev_attrs,
-            "Links.Attributes": link_attrs,
-        }
+def convert(data: bytes) -> tuple[pa.RecordBatch, int, str]:
+    res = wire.root(wire.decode("traces", data))
+    scopes = res.child("scope_spans", "scope", this="resource")
+    spans = scopes.child("spans", "span", this="scope")
+
+    ok = pc.and_(
+        pc.equal(pc.binary_length(spans.field("trace_id")), 16),
+        pc.equal(pc.binary_length(spans.field("span_id")), 8),
     )
-    return build(TRACES, cols, n), rejected, reason
+    rejected = len(spans) - pc.sum(ok).as_py() if len(spans) else 0
+    if rejected:
+        spans = wire.Level(
+            pc.filter(spans.values, ok), {k: pc.filter(v, ok) for k, v in spans.parents.items()}
+        )
+
+    resource = res.field("resource")
+    scope = scopes.field("scope")
+    r_attrs = wire.attrs_map(wire._field(resource, "attributes"))
+    r_service = pc.fill_null(pc.map_lookup(r_attrs, "service.name", "first"), "")
+    start = spans.field("start_time_unix_nano")
+    end = spans.field("end_time_unix_nano")
+    status = spans.field("status")
+    events = spans.field("events")
+    links = spans.field("links")
+    cols = {
+        "Timestamp": wire.timestamps(start),
+        "TraceId": wire.hex_ids(spans.field("trace_id")),
+        "SpanId": wire.hex_ids(spans.field("span_id")),
+        "ParentSpanId": wire.hex_ids(spans.field("parent_span_id")),
+        "TraceState": wire.text(spans.field("trace_state")),
+        "SpanName": wire.text(spans.field("name")),
+        "SpanKind": _enum_names(spans.field("kind"), SPAN_KIND),
+        "ServiceName": spans.up("resource", r_service),
+        "ResourceAttributes": spans.up("resource", r_attrs),
+        "ScopeName": spans.up("scope", wire.text(wire._field(scope, "name"))),
+        "ScopeVersion": spans.up("scope", wire.text(wire._field(scope, "version"))),
+        "SpanAttributes": wire.attrs_map(spans.field("attributes")),
+        # end before start is a client bug: store 0 rather than a huge unsigned wrap-around
+        "Duration": pc.subtract(pc.max_element_wise(end, start), start),
+        "StatusCode": _enum_names(pc.fill_null(wire._field(status, "code"), 0), STATUS_CODE),
+        "StatusMessage": wire.text(wire._field(status, "message")),
+        "Events.Timestamp": wire.list_of(events, "time_unix_nano", wire.timestamps),
+        "Events.Name": wire.list_of(events, "name"),
+        "Events.Attributes": wire.list_of_maps(events, "attributes"),
+        "Links.TraceId": wire.list_of(links, "trace_id", wire.hex_ids),
+        "Links.SpanId": wire.list_of(links, "span_id", wire.hex_ids),
+        "Links.TraceState": wire.list_of(links, "trace_state"),
+        "Links.Attributes": wire.list_of_maps(links, "attributes"),
+        "ResourceSchemaUrl": spans.up("resource", wire.text(res.field("schema_url"))),
+        "ScopeSchemaUrl": spans.up("scope", wire.text(scopes.field("schema_url"))),
+        "ScopeAttributes": spans.up("scope", wire.attrs_map(wire._field(scope, "attributes"))),
+        "TraceFlags": spans.field("flags"),
+        "DroppedAttributesCount": spans.field("dropped_attributes_count"),
+        "DroppedEventsCount": spans.field("dropped_events_count"),
+        "DroppedLinksCount": spans.field("dropped_links_count"),
+        "Events.DroppedAttributesCount": wire.list_of(events, "dropped_attributes_count"),
+        "Links.DroppedAttributesCount": wire.list_of(links, "dropped_attributes_count"),
+        "Links.Flags": wire.list_of(links, "flags"),
+    }  # fmt: skip
+    reason = "span with an invalid trace_id (want 16 bytes) or span_id (want 8 bytes)"
+    return wire.assemble(TRACES, cols, len(spans)), rejected, reason if rejected else ""

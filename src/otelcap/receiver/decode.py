@@ -14,7 +14,7 @@ import zlib
 from typing import Any
 
 from google.protobuf import json_format
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
@@ -78,13 +78,6 @@ def _inflate(data: bytes, wbits: int, limit: int, max_bytes: int) -> bytes:
         if wbits < 0 or not (wbits & 16):
             break
     return bytes(out)
-
-
-def parse_protobuf(signal: str, data: bytes) -> Any:
-    try:
-        return PbRequest[signal].FromString(data)
-    except DecodeError as exc:
-        raise BadRequest(f"body is not a valid OTLP {signal} protobuf message: {exc}") from None
 
 
 def _hex_ids_to_base64(node: Any) -> None:

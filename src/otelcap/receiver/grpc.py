@@ -14,7 +14,7 @@ import grpc
 
 from otelcap.config import Config
 from otelcap.errors import BadRequest, ConfigError, Overloaded, PayloadTooLarge, StoreUnavailable
-from otelcap.receiver.decode import parse_protobuf, response
+from otelcap.receiver.decode import response
 from otelcap.receiver.sink import Sink
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,7 @@ SERVICES = {
 def _handler(signal: str, sink: Sink) -> Any:
     def export(data: bytes, context: grpc.ServicerContext) -> bytes:
         try:
-            pb_request = parse_protobuf(signal, data)
-            result = sink(signal, pb_request)
+            result = sink(signal, data)  # the model decodes (and validates) the bytes
         except BadRequest as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         except PayloadTooLarge as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -15,7 +14,7 @@ class IngestResult:
     reason: str = ""
 
 
-# (signal, decoded Export*ServiceRequest) → result. Stores the request and returns only after
-# its rows are committed; raises otelcap.errors.Overloaded / StoreUnavailable when the client
-# should retry.
-Sink = Callable[[str, Any], IngestResult]
+# (signal, serialized Export*ServiceRequest protobuf) → result. Stores the request and returns
+# only after its rows are committed; raises otelcap.errors.Overloaded / StoreUnavailable when
+# the client should retry.
+Sink = Callable[[str, bytes], IngestResult]
