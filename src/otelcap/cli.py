@@ -107,6 +107,37 @@ def serve(
     typer.echo("otelcap stopped; everything acknowledged is committed.")
 
 
+@app.command()
+def privacy(
+    fmt: Annotated[str, typer.Option("--format", help="text (default) or json.")] = "text",
+) -> None:
+    """Print the privacy rules applied to every record before it is stored.
+
+    Example: otelcap privacy --format json
+    """
+    import json
+
+    from otelcap import config
+    from otelcap.sanitize import describe_rules, render_rules
+
+    try:
+        if fmt not in ("text", "json"):
+            raise ConfigError(f"--format must be text or json, got {fmt!r}")
+        rows = describe_rules(config.load({}))
+    except ConfigError as exc:
+        typer.echo(f"otelcap: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+    typer.echo(
+        json.dumps(rows, indent=2, ensure_ascii=False) if fmt == "json" else render_rules(rows)
+    )
+
+
+_FORMAT_HELP = "Output: table (aligned, for people), csv, json (stable, for scripts) or markdown."
+_DB_HELP = "DuckDB file. Default: otelcap.duckdb in the user data directory."
+_BACKEND_HELP = "Where the data is: duckdb (embedded file)."
+
+
+
 def main() -> None:
     app()
 

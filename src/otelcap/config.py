@@ -56,6 +56,15 @@ class Config:
     # Rows waiting for the writer before the receiver answers "retry later".
     queue_max_rows: int = 400_000
     grpc_workers: int = 32
+    # Privacy (otelcap.sanitize; `otelcap privacy` prints every rule). Prompt and response
+    # text, and tool content (tool_parameters, tool_input, full_command, tool.output events,
+    # raw API bodies): hash (keyed HMAC-SHA256, length kept), drop, or redact (kept, with
+    # emails, phone numbers and secrets replaced by placeholders).
+    privacy_prompts: str = "hash"
+    privacy_content: str = "hash"
+    # Identity attributes stored verbatim, comma separated, from: user.email,
+    # user.account_uuid, organization.id. The default keeps none: they are hashed.
+    privacy_keep_identity: str = ""
 
     @property
     def database(self) -> Path:
@@ -94,7 +103,26 @@ def _from_file(path: Path) -> dict[str, Any]:
     unknown = sorted(k for k in section if k not in known and not isinstance(section[k], dict))
     if unknown:
         raise ConfigError(f"config file {path}: unknown keys {', '.join(unknown)}")
-    return {k: _coerce(k, v, str(path)) for k, v in section.items() if k in known}
+    values = {k: _coerce(k, v, str(path)) for k, v in section.items() if k in known}
+    values.update(_privacy_from_file(raw.get("privacy", {}), path))
+    return values
+
+
+def _privacy_from_file(section: Any, path: Path) -> dict[str, Any]:
+    """A [privacy] table: `prompts = "hash"` sets privacy_prompts; a list (keep_identity)
+    becomes the comma-separated string its environment variable would hold."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: [privacy] must be a table")
+    known = {f.name for f in dataclasses.fields(Config) if f.name.startswith("privacy_")}
+    unknown = sorted(k for k in section if "privacy_" + k not in known)
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown [privacy] keys {', '.join(unknown)}")
+    return {
+        "privacy_" + k: _coerce(
+            "privacy_" + k, ",".join(v) if isinstance(v, list) else v, str(path)
+        )
+        for k, v in section.items()
+    }
 
 
 def _from_env(env: dict[str, str]) -> dict[str, Any]:
