@@ -145,24 +145,34 @@ class Pipeline:
             self._flush(group)
 
     def _flush(self, group: list[_Item]) -> None:
+        t0 = time.perf_counter()
+        error = self._append(group)
+        if error is not None and len(group) > 1:
+            # One bad request must not make every request it was grouped with fail (and be
+            # retried with it forever): commit them one by one so only the bad one fails.
+            log.warning("flush of %d requests failed (%s); retrying one by one", len(group), error)
+            for item in group:
+                item.ticket._finish(self._append([item]))
+        else:
+            for item in group:
+                item.ticket._finish(error)
+        self.stats.last_flush_ms = (time.perf_counter() - t0) * 1000
+
+    def _append(self, group: list[_Item]) -> BaseException | None:
+        """One transaction for the group; the error if the store refused it."""
         by_table: dict[str, list[pa.RecordBatch]] = {}
         for item in group:
             for table, batch in item.batches.items():
                 by_table.setdefault(table, []).append(batch)
-        t0 = time.perf_counter()
-        error: BaseException | None = None
         try:
             self.store.append(by_table)
-        except Exception as exc:  # the store said no: every request in the group is retried
-            error = exc
+        except Exception as exc:
             self.stats.failed_flushes += 1
-            log.error("flush of %d requests failed: %s", len(group), exc)
-        else:
-            self.stats.flushes += 1
-            for table, parts in by_table.items():
-                self.stats.rows_written[table] = self.stats.rows_written.get(table, 0) + sum(
-                    p.num_rows for p in parts
-                )
-        self.stats.last_flush_ms = (time.perf_counter() - t0) * 1000
-        for item in group:
-            item.ticket._finish(error)
+            log.error("the store refused %d requests: %s", len(group), exc)
+            return exc
+        self.stats.flushes += 1
+        for table, parts in by_table.items():
+            self.stats.rows_written[table] = self.stats.rows_written.get(table, 0) + sum(
+                p.num_rows for p in parts
+            )
+        return None
