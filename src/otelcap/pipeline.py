@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from otelcap.errors import Overloaded, StoreUnavailable
+from otelcap.selfmetrics import Registry, ingest_registry
 from otelcap.storage.base import Store
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class PipelineStats:
     flushes: int = 0
     rows_written: dict[str, int] = field(default_factory=dict)
     failed_flushes: int = 0
+    consecutive_failures: int = 0
     last_flush_ms: float = 0.0
 
 
@@ -68,8 +70,10 @@ class Pipeline:
         flush_rows: int = 20_000,
         flush_interval_ms: int = 100,
         queue_max_rows: int = 400_000,
+        metrics: Registry | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics if metrics is not None else ingest_registry()
         self.flush_rows = max(1, flush_rows)
         self.flush_interval_s = flush_interval_ms / 1000.0
         self.queue_max_rows = queue_max_rows
@@ -86,6 +90,13 @@ class Pipeline:
 
     def start(self) -> None:
         self._thread.start()
+
+    @property
+    def healthy(self) -> bool:
+        """The writer runs and its last transaction (if any) committed."""
+        return (
+            self._thread.is_alive() and not self._stopping and not self.stats.consecutive_failures
+        )
 
     def submit(self, batches: dict[str, pa.RecordBatch]) -> Ticket:
         rows = sum(b.num_rows for b in batches.values())
@@ -156,7 +167,9 @@ class Pipeline:
         else:
             for item in group:
                 item.ticket._finish(error)
-        self.stats.last_flush_ms = (time.perf_counter() - t0) * 1000
+        elapsed = time.perf_counter() - t0
+        self.stats.last_flush_ms = elapsed * 1000
+        self.metrics.observe("otelcap_flush_seconds", elapsed)
 
     def _append(self, group: list[_Item]) -> BaseException | None:
         """One transaction for the group; the error if the store refused it."""
@@ -168,11 +181,14 @@ class Pipeline:
             self.store.append(by_table)
         except Exception as exc:
             self.stats.failed_flushes += 1
+            self.stats.consecutive_failures += 1
+            self.metrics.inc("otelcap_flush_failures_total")
             log.error("the store refused %d requests: %s", len(group), exc)
             return exc
         self.stats.flushes += 1
+        self.stats.consecutive_failures = 0
         for table, parts in by_table.items():
-            self.stats.rows_written[table] = self.stats.rows_written.get(table, 0) + sum(
-                p.num_rows for p in parts
-            )
+            rows = sum(p.num_rows for p in parts)
+            self.stats.rows_written[table] = self.stats.rows_written.get(table, 0) + rows
+            self.metrics.inc("otelcap_rows_written_total", rows, table=table)
         return None

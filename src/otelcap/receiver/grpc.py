@@ -15,9 +15,24 @@ import grpc
 from otelcap.config import Config
 from otelcap.errors import BadRequest, ConfigError, Overloaded, PayloadTooLarge, StoreUnavailable
 from otelcap.receiver.decode import response
-from otelcap.receiver.sink import Sink
+from otelcap.receiver.sink import Sink, count_request
+from otelcap.selfmetrics import Registry
 
 log = logging.getLogger(__name__)
+
+
+def _status_for(exc: Exception) -> tuple[grpc.StatusCode, str]:
+    if isinstance(exc, BadRequest):
+        return grpc.StatusCode.INVALID_ARGUMENT, "invalid"
+    if isinstance(exc, PayloadTooLarge):
+        return grpc.StatusCode.RESOURCE_EXHAUSTED, "too_large"
+    if isinstance(exc, Overloaded):
+        # UNAVAILABLE is retryable without RetryInfo (OTLP spec, gRPC failures).
+        return grpc.StatusCode.UNAVAILABLE, "overloaded"
+    if isinstance(exc, StoreUnavailable):
+        return grpc.StatusCode.UNAVAILABLE, "store_unavailable"
+    return grpc.StatusCode.INTERNAL, "internal_error"
+
 
 SERVICES = {
     "logs": "opentelemetry.proto.collector.logs.v1.LogsService",
@@ -26,17 +41,17 @@ SERVICES = {
 }
 
 
-def _handler(signal: str, sink: Sink) -> Any:
+def _handler(signal: str, sink: Sink, metrics: Registry) -> Any:
     def export(data: bytes, context: grpc.ServicerContext) -> bytes:
         try:
             result = sink(signal, data)  # the model decodes (and validates) the bytes
-        except BadRequest as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except PayloadTooLarge as exc:
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
-        except (Overloaded, StoreUnavailable) as exc:
-            # UNAVAILABLE is retryable without RetryInfo (OTLP spec, gRPC failures).
-            context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        except Exception as exc:
+            code, outcome = _status_for(exc)
+            count_request(metrics, signal, "grpc", outcome)
+            if code is grpc.StatusCode.INTERNAL:
+                log.exception("unexpected error handling a %s export", signal)
+            context.abort(code, str(exc))
+        count_request(metrics, signal, "grpc", "ok", result)
         return response(signal, result.rejected, result.reason).SerializeToString()
 
     return grpc.unary_unary_rpc_method_handler(
@@ -45,7 +60,7 @@ def _handler(signal: str, sink: Sink) -> Any:
 
 
 class GrpcReceiver:
-    def __init__(self, config: Config, sink: Sink) -> None:
+    def __init__(self, config: Config, sink: Sink, metrics: Registry) -> None:
         self.config = config
         self._server = grpc.server(
             futures.ThreadPoolExecutor(
@@ -58,7 +73,7 @@ class GrpcReceiver:
         )
         self._server.add_generic_rpc_handlers(
             [
-                grpc.method_handlers_generic_handler(svc, {"Export": _handler(sig, sink)})
+                grpc.method_handlers_generic_handler(svc, {"Export": _handler(sig, sink, metrics)})
                 for sig, svc in SERVICES.items()
             ]
         )

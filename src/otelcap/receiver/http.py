@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,7 +19,8 @@ from google.rpc import status_pb2
 from otelcap.config import Config
 from otelcap.errors import BadRequest, ConfigError, Overloaded, PayloadTooLarge, StoreUnavailable
 from otelcap.receiver.decode import decompress, parse_json, response, to_json
-from otelcap.receiver.sink import Sink
+from otelcap.receiver.sink import Sink, count_request
+from otelcap.selfmetrics import Registry
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +31,37 @@ JSON = "application/json"
 _CODE = {400: 3, 404: 5, 405: 12, 411: 3, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14}
 
 
+def _status_for(exc: Exception) -> tuple[int, str, dict[str, str] | None]:
+    """(HTTP status, outcome label, extra headers) for an exception raised while ingesting."""
+    if isinstance(exc, BadRequest):
+        return 400, "invalid", None
+    if isinstance(exc, PayloadTooLarge):
+        return 413, "too_large", None
+    if isinstance(exc, Overloaded):
+        return 503, "overloaded", {"Retry-After": str(max(1, round(exc.retry_after_s)))}
+    if isinstance(exc, StoreUnavailable):
+        return 503, "store_unavailable", {"Retry-After": "1"}
+    return 500, "internal_error", None
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True  # TIME_WAIT sockets from a previous run must not block a restart
     request_queue_size = 128
 
-    def __init__(self, addr: tuple[str, int], handler: Any, sink: Sink, config: Config) -> None:
+    def __init__(
+        self,
+        addr: tuple[str, int],
+        handler: Any,
+        sink: Sink,
+        config: Config,
+        metrics: Registry,
+        health: Callable[[], bool],
+    ) -> None:
         self.sink = sink
         self.config = config
+        self.metrics = metrics
+        self.health = health
         self.in_flight = 0  # POSTs being handled; stop() waits for them to answer
         self.in_flight_lock = threading.Lock()
         super().__init__(addr, handler)
@@ -86,7 +111,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, f"no such path {self._path()}; OTLP/HTTP paths are "
                         "/v1/logs, /v1/metrics and /v1/traces")  # fmt: skip
 
-    do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _not_post
+    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _not_post
+
+    def do_GET(self) -> None:
+        path = self._path()
+        if path == "/healthz":
+            # Ready only while the writer runs and its last commit succeeded.
+            ok = self.server.health()
+            body = b'{"status":"ok"}' if ok else b'{"status":"unavailable"}'
+            self._send(200 if ok else 503, body, JSON)
+        elif path == "/metrics":
+            text = self.server.metrics.render().encode()
+            self._send(200, text, "text/plain; version=0.0.4; charset=utf-8")
+        else:
+            self._not_post()
 
     def do_POST(self) -> None:
         srv = self.server
@@ -112,6 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
                         f"use {PROTOBUF} or {JSON}")  # fmt: skip
             return
         cfg = self.server.config
+        protocol = "http/json" if ctype == JSON else "http/protobuf"
         try:
             wire = self._read_body(cfg.max_body_bytes)
             body = decompress(
@@ -123,24 +162,17 @@ class _Handler(BaseHTTPRequestHandler):
             if ctype == JSON:  # the model reads protobuf bytes; JSON is rare and small
                 body = parse_json(signal, body).SerializeToString()
             result = self.server.sink(signal, body)
-        except BadRequest as exc:
-            self._error(400, str(exc), ctype)
+        except Exception as exc:
+            code, outcome, headers = _status_for(exc)
+            count_request(self.server.metrics, signal, protocol, outcome)
+            if code == 500:  # a bug of ours: say so, keep serving
+                log.exception("unexpected error handling %s", self._path())
+            if code in (400, 413):
+                self.close_connection = code == 413  # the body may not have been read
+            self._error(code, str(exc) if code != 500 else f"internal error: {exc}", ctype,
+                        headers)  # fmt: skip
             return
-        except PayloadTooLarge as exc:
-            self.close_connection = True
-            self._error(413, str(exc), ctype)
-            return
-        except Overloaded as exc:
-            retry = str(max(1, round(exc.retry_after_s)))
-            self._error(503, str(exc), ctype, {"Retry-After": retry})
-            return
-        except StoreUnavailable as exc:
-            self._error(503, str(exc), ctype, {"Retry-After": "1"})
-            return
-        except Exception as exc:  # a bug of ours: say so, keep serving
-            log.exception("unexpected error handling %s", self._path())
-            self._error(500, f"internal error: {exc}", ctype)
-            return
+        count_request(self.server.metrics, signal, protocol, "ok", result)
         resp = response(signal, result.rejected, result.reason)
         if ctype == PROTOBUF:
             self._send(200, resp.SerializeToString(), PROTOBUF)
@@ -189,9 +221,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class HttpReceiver:
-    def __init__(self, config: Config, sink: Sink) -> None:
+    def __init__(
+        self, config: Config, sink: Sink, metrics: Registry, health: Callable[[], bool]
+    ) -> None:
         try:
-            self._server = _Server((config.host, config.http_port), _Handler, sink, config)
+            self._server = _Server(
+                (config.host, config.http_port), _Handler, sink, config, metrics, health
+            )
         except OSError as exc:
             raise ConfigError(
                 f"cannot listen for HTTP on {config.host}:{config.http_port}: {exc.strerror}. "
