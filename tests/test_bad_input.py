@@ -184,8 +184,10 @@ class _GatedStore(DuckDBStore):
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self.gate = threading.Event()
+        self.entered = threading.Event()
 
     def append(self, batches: Any) -> None:
+        self.entered.set()
         self.gate.wait(30)
         super().append(batches)
 
@@ -203,13 +205,10 @@ def test_full_queue_answers_retryable_codes_and_loses_nothing(tmp_path: Any) -> 
             target=lambda: results.append(_post(svc, "/v1/logs", LOG_REQ.body, PB)[0])
         )
         first.start()  # taken by the writer, which blocks on the gate
+        assert store.entered.wait(30)
         second = threading.Thread(
             target=lambda: results.append(_post(svc, "/v1/logs", LOG_REQ.body, PB)[0])
         )
-        for _ in range(200):
-            if svc.pipeline.queued_rows == 0 and first.is_alive():
-                break
-            threading.Event().wait(0.01)
         second.start()  # sits in the queue, which is now full
         for _ in range(200):
             if svc.pipeline.queued_rows > 0:

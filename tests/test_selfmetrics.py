@@ -40,9 +40,9 @@ def test_healthz_and_metrics_count_what_was_sent(server: Service) -> None:
         "tools-grpc", f"127.0.0.1:{server.endpoints.grpc_port}", server.endpoints.http_url
     ):
         sent_records += req.items if req.signal == "logs" else 0
-    with grpc.insecure_channel(f"127.0.0.1:{server.endpoints.grpc_port}") as ch:
-        with contextlib.suppress(grpc.RpcError):
-            ch.unary_unary(recordings.GRPC_METHOD["logs"])(b"\xff garbage", timeout=10)
+    target = f"127.0.0.1:{server.endpoints.grpc_port}"
+    with grpc.insecure_channel(target) as ch, contextlib.suppress(grpc.RpcError):
+        ch.unary_unary(recordings.GRPC_METHOD["logs"])(b"\xff garbage", timeout=10)
     n_logs = sum(1 for r in recordings.load("tools-grpc") if r.signal == "logs")
 
     status, text = _get(server, "/metrics")

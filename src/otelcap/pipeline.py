@@ -1,9 +1,10 @@
 """Bounded queue → one writer thread → group commit → acknowledgements.
 
 A request is acknowledged only after the transaction that carries its rows has committed:
-`submit` returns a Ticket and the receiver waits on it. The writer takes whatever is queued,
-waits at most `flush_interval_ms` (counted from the oldest queued request) for more, and
-flushes when `flush_rows` are pending, so a burst of small requests costs one transaction.
+`submit` returns a Ticket and the receiver waits on it. The writer takes whatever is queued
+and, while more requests are still being converted, waits at most `flush_interval_ms`
+(counted from the oldest queued request) for them, flushing early at `flush_rows`; so a
+burst of requests costs one transaction, and a lone request is not delayed for nothing.
 When more than `queue_max_rows` rows wait, `submit` raises Overloaded and the receiver
 answers with OTLP's retryable codes: the client retries, nothing is dropped silently.
 """
@@ -11,9 +12,11 @@ answers with OTLP's retryable codes: the client retries, nothing is dropped sile
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -80,6 +83,7 @@ class Pipeline:
         self.stats = PipelineStats()
         self._queue: collections.deque[_Item] = collections.deque()
         self._queued_rows = 0
+        self._arriving = 0  # requests between receipt and submit (see `arriving`)
         self._cond = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="otelcap-writer", daemon=True)
@@ -97,6 +101,19 @@ class Pipeline:
         return (
             self._thread.is_alive() and not self._stopping and not self.stats.consecutive_failures
         )
+
+    @contextlib.contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Wrap the work that precedes `submit` (decode, convert, sanitize), so the writer
+        knows more rows are on their way and lingers for them instead of flushing early."""
+        with self._cond:
+            self._arriving += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._arriving -= 1
+                self._cond.notify()
 
     def submit(self, batches: dict[str, pa.RecordBatch]) -> Ticket:
         rows = sum(b.num_rows for b in batches.values())
@@ -134,7 +151,11 @@ class Pipeline:
                     return None
                 self._cond.wait()
             deadline = self._queue[0].enqueued + self.flush_interval_s
-            while self._queued_rows < self.flush_rows and not self._stopping:
+            # Linger only while requests are still being converted: when every request in
+            # flight is already queued (its client blocked on the ack), waiting gains nothing.
+            while (
+                self._queued_rows < self.flush_rows and self._arriving > 0 and not self._stopping
+            ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
