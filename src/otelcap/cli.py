@@ -137,6 +137,66 @@ _DB_HELP = "DuckDB file. Default: otelcap.duckdb in the user data directory."
 _BACKEND_HELP = "Where the data is: duckdb (embedded file)."
 
 
+@app.command()
+def query(
+    name: Annotated[str | None, typer.Argument(help="The query to run; see --list.")] = None,
+    list_queries: Annotated[
+        bool, typer.Option("--list", help="List every query with its parameters.")
+    ] = False,
+    since: Annotated[
+        str | None, typer.Option(help="From this time: 7d, 12h, 2026-11-01 or ISO time (UTC).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Before this time (forms as --since).")] = None,
+    session: Annotated[str | None, typer.Option(help="Only this session id.")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="A query parameter as key=value (repeat for more)."),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help=_FORMAT_HELP)] = "table",
+    db: Annotated[Path | None, typer.Option(help=_DB_HELP)] = None,
+    backend: Annotated[str | None, typer.Option(help=_BACKEND_HELP)] = None,
+) -> None:
+    """Run a query from the pack: sessions, cost, tokens, tool-usage, error-analysis, ...
+
+    Works while `otelcap serve` runs (through its local endpoint) and when it does not.
+
+    Example: otelcap query cost --since 30d --param period=week
+    """
+    from otelcap import config, querypack
+    from otelcap.errors import OtelcapError
+
+    try:
+        if list_queries or name is None:
+            typer.echo(querypack.describe_all())
+            return
+        cfg = config.load({"backend": backend, "db_path": db})
+        typer.echo(querypack.run_named(cfg, name, since, until, session, param or [], fmt))
+    except OtelcapError as exc:
+        typer.echo(f"otelcap: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else 1) from None
+
+
+@app.command()
+def sql(
+    statement: Annotated[str, typer.Argument(help="One read-only SQL statement.")],
+    fmt: Annotated[str, typer.Option("--format", help=_FORMAT_HELP)] = "table",
+    db: Annotated[Path | None, typer.Option(help=_DB_HELP)] = None,
+    backend: Annotated[str | None, typer.Option(help=_BACKEND_HELP)] = None,
+) -> None:
+    """Run one read-only SQL statement (in the backend's dialect) on the stored telemetry.
+
+    Example: otelcap sql "SELECT EventName, count(*) AS n FROM otel_logs GROUP BY 1 ORDER BY n DESC"
+    """
+    from otelcap import config, querypack
+    from otelcap.errors import OtelcapError
+
+    try:
+        cfg = config.load({"backend": backend, "db_path": db})
+        typer.echo(querypack.run_sql(cfg, statement, fmt))
+    except OtelcapError as exc:
+        typer.echo(f"otelcap: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else 1) from None
+
 
 def main() -> None:
     app()

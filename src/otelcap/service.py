@@ -15,10 +15,12 @@ from typing import Any
 from otelcap.config import Config
 from otelcap.model import to_batches
 from otelcap.pipeline import Pipeline
+from otelcap.queryapi import QueryApi
 from otelcap.receiver import IngestResult
 from otelcap.receiver.grpc import GrpcReceiver
 from otelcap.receiver.http import HttpReceiver
 from otelcap.sanitize import Sanitizer
+from otelcap.selfmetrics import ingest_registry
 from otelcap.storage import open_store
 from otelcap.storage.base import Store
 
@@ -49,27 +51,41 @@ class Service:
         self.store = store if store is not None else open_store(config)
         self.store.create_schema()
         self.sanitizer = Sanitizer(config)
+        self.metrics = ingest_registry()
         self.pipeline = Pipeline(
             self.store,
             flush_rows=config.flush_rows,
             flush_interval_ms=config.flush_interval_ms,
             queue_max_rows=config.queue_max_rows,
+            metrics=self.metrics,
+        )
+        self.metrics.gauge(
+            "otelcap_queue_rows", "Rows waiting for the writer.", lambda: self.pipeline.queued_rows
         )
         try:
-            self.grpc = GrpcReceiver(config, self.ingest)
-            self.http = HttpReceiver(config, self.ingest)
+            self.grpc = GrpcReceiver(config, self.ingest, self.metrics)
+            self.http = HttpReceiver(
+                config, self.ingest, self.metrics, lambda: self.pipeline.healthy
+            )
         except Exception:
             self.store.close()
             raise
         self.endpoints = Endpoints(config.host, self.grpc.port, self.http.port)
+        # DuckDB locks its file: `otelcap query` reaches the data through this loopback endpoint.
+        self.query_api = (
+            QueryApi(config.data_dir, config.database, self.store.query)
+            if self.store.name == "duckdb"
+            else None
+        )
         self._stopped = threading.Event()
 
     def ingest(self, signal_name: str, data: bytes) -> IngestResult:
         """The sink both receivers call: model → sanitize → queue → wait for the commit."""
-        conv = to_batches(signal_name, data)
-        batches = self.sanitizer.sanitize(conv.batches)
-        if batches:
-            self.pipeline.submit(batches).wait(COMMIT_TIMEOUT_S)
+        with self.pipeline.arriving():
+            conv = to_batches(signal_name, data)
+            batches = self.sanitizer.sanitize(conv.batches)
+            ticket = self.pipeline.submit(batches)
+        ticket.wait(COMMIT_TIMEOUT_S)
         return IngestResult(conv.rows, conv.rejected, conv.reason)
 
     def start(self) -> None:
@@ -77,12 +93,16 @@ class Service:
         self.grpc.start()
         self.http.start()
         log.info("listening: gRPC %s, HTTP %s", self.endpoints.grpc_url, self.endpoints.http_url)
+        if self.query_api:
+            self.query_api.start()
 
     def stop(self) -> None:
         """Stop accepting, answer what is in flight, flush, close the database."""
         if self._stopped.is_set():
             return
         self._stopped.set()
+        if self.query_api:
+            self.query_api.stop()
         self.http.stop_accepting()
         # grpc's stop waits for in-flight handlers, which wait on the writer: keep it running.
         stopper = threading.Thread(target=self.grpc.stop, daemon=True)

@@ -1,0 +1,142 @@
+-- cost: rendered from queries/cost.sql for ClickHouse by
+-- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querypack --render`.
+WITH requests AS (
+  SELECT
+    CAST(dateTrunc({period: String}, Timestamp) AS Nullable(DATE)) AS period_start,
+    Model AS model_name,
+    COUNT(*) AS requests,
+    COALESCE(SUM(InputTokens), 0) AS input_tokens,
+    COALESCE(SUM(OutputTokens), 0) AS output_tokens,
+    COALESCE(SUM(CacheReadTokens), 0) AS cache_read_tokens,
+    COALESCE(SUM(CacheCreationTokens), 0) AS cache_creation_tokens,
+    COALESCE(SUM(CostUsd), 0) AS cost_usd
+  FROM otel_logs
+  WHERE
+    EventName = 'api_request'
+    AND Timestamp >= {since: DateTime64(9)}
+    AND Timestamp < {until: DateTime64(9)}
+    AND (
+      {session: String} = '' OR SessionId = {session: String}
+    )
+  GROUP BY
+    period_start,
+    model_name
+), series_points AS (
+  SELECT
+    MetricName,
+    Model,
+    TimeUnix,
+    StartTimeUnix,
+    Value,
+    AggregationTemporality,
+    cityHash64(MetricName, ServiceName, ResourceAttributes, Attributes) AS series /* a series: one metric of one process with one attribute set (hashed once here: */ /* partitioning a window by the maps themselves costs 10x) */
+  FROM otel_metrics_sum
+  WHERE
+    MetricName = 'claude_code.cost.usage'
+    AND (
+      {session: String} = '' OR SessionId = {session: String}
+    )
+), points AS (
+  SELECT
+    *,
+    lag(CAST(Value AS Nullable(Float64))) OVER series_order AS prev_value, /* the casts make lag() NULL on a series' first point on both engines */
+    lag(CAST(StartTimeUnix AS DateTime64(9))) OVER series_order AS prev_start
+  FROM series_points
+  WINDOW series_order AS (PARTITION BY series ORDER BY TimeUnix, StartTimeUnix, Value)
+), metric AS (
+  /* AggregationTemporality 1 is DELTA, 2 CUMULATIVE (OTLP's enum). */
+  SELECT
+    CAST(dateTrunc({period: String}, TimeUnix) AS Nullable(DATE)) AS period_start,
+    Model AS model_name,
+    SUM(
+      CASE
+        WHEN AggregationTemporality = 1
+        THEN Value
+        WHEN prev_start IS NULL OR StartTimeUnix <> prev_start OR Value < prev_value
+        THEN Value
+        ELSE Value - prev_value
+      END
+    ) AS metric_cost_usd
+  FROM points
+  WHERE
+    TimeUnix >= {since: DateTime64(9)} AND TimeUnix < {until: DateTime64(9)}
+  GROUP BY
+    period_start,
+    model_name
+), both_sources AS (
+  SELECT
+    period_start,
+    model_name,
+    requests,
+    input_tokens,
+    output_tokens,
+    cache_read_tokens,
+    cache_creation_tokens,
+    cost_usd,
+    0.0 AS metric_cost_usd
+  FROM requests
+  UNION ALL
+  SELECT
+    period_start,
+    model_name,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0.0,
+    metric_cost_usd
+  FROM metric
+), by_period AS (
+  SELECT
+    period_start,
+    model_name,
+    CAST(SUM(requests) AS Nullable(Int64)) AS requests,
+    CAST(SUM(input_tokens) AS Nullable(Int64)) AS input_tokens,
+    CAST(SUM(output_tokens) AS Nullable(Int64)) AS output_tokens,
+    CAST(SUM(cache_read_tokens) AS Nullable(Int64)) AS cache_read_tokens,
+    CAST(SUM(cache_creation_tokens) AS Nullable(Int64)) AS cache_creation_tokens,
+    SUM(cost_usd) AS cost_usd,
+    SUM(metric_cost_usd) AS metric_cost_usd
+  FROM both_sources
+  GROUP BY
+    period_start,
+    model_name
+), with_total AS (
+  SELECT
+    *,
+    0 AS is_total
+  FROM by_period
+  UNION ALL
+  SELECT
+    NULL,
+    'total',
+    CAST(COALESCE(SUM(requests), 0) AS Nullable(Int64)),
+    CAST(COALESCE(SUM(input_tokens), 0) AS Nullable(Int64)),
+    CAST(COALESCE(SUM(output_tokens), 0) AS Nullable(Int64)),
+    CAST(COALESCE(SUM(cache_read_tokens), 0) AS Nullable(Int64)),
+    CAST(COALESCE(SUM(cache_creation_tokens), 0) AS Nullable(Int64)),
+    COALESCE(SUM(cost_usd), 0),
+    COALESCE(SUM(metric_cost_usd), 0),
+    1
+  FROM by_period
+)
+SELECT
+  period_start AS period,
+  model_name AS model,
+  requests,
+  input_tokens,
+  output_tokens,
+  cache_read_tokens,
+  cache_creation_tokens,
+  input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens AS total_tokens,
+  cost_usd,
+  metric_cost_usd,
+  metric_cost_usd - cost_usd AS difference_usd
+FROM with_total
+ORDER BY
+  is_total,
+  period_start,
+  model_name
+SETTINGS join_use_nulls = 1

@@ -1,0 +1,402 @@
+-- error-analysis: rendered from queries/error-analysis.sql for ClickHouse by
+-- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querypack --render`.
+WITH failures AS (
+  /* one row per failure signal, named by its workflow step and kind */
+  SELECT
+    SessionId,
+    PromptId,
+    EventSequence,
+    Timestamp,
+    EventName,
+    ToolName,
+    StatusCode,
+    Error,
+    CASE
+      WHEN EventName IN ('api_error', 'api_retries_exhausted', 'api_refusal')
+      THEN 'model call'
+      WHEN EventName = 'tool_decision'
+      THEN 'permission'
+      WHEN EventName = 'tool_result'
+      THEN 'tool execution'
+      WHEN EventName = 'hook_execution_complete'
+      THEN 'hooks'
+      WHEN EventName IN ('compaction', 'at_mention')
+      THEN 'prompt / context'
+      ELSE 'session setup'
+    END AS step,
+    CASE
+      WHEN EventName = 'api_error'
+      THEN 'api_error ' || COALESCE(CAST(StatusCode AS Nullable(String)), '(no status)')
+      WHEN EventName = 'tool_decision'
+      THEN 'rejected by ' || COALESCE(nullIf(DecisionSource, ''), '(no source)')
+      WHEN EventName = 'tool_result'
+      THEN COALESCE(nullIf(ErrorType, ''), '(no error type)')
+      WHEN EventName = 'hook_execution_complete'
+      THEN CASE
+        WHEN hooks_blocking > 0
+        THEN 'blocking hook'
+        WHEN hooks_erred > 0
+        THEN 'hook error'
+        ELSE 'hook cancelled'
+      END
+      ELSE EventName
+    END AS kind
+  FROM (
+    /* the signals in typed columns ... */
+    SELECT
+      SessionId,
+      PromptId,
+      EventSequence,
+      Timestamp,
+      EventName,
+      ToolName,
+      StatusCode,
+      DecisionSource,
+      ErrorType,
+      Error,
+      CAST(NULL AS Nullable(Int64)) AS hooks_blocking,
+      CAST(NULL AS Nullable(Int64)) AS hooks_erred
+    FROM otel_logs
+    WHERE
+      (
+        EventName IN ('api_error', 'api_retries_exhausted', 'api_refusal', 'internal_error')
+        OR (
+          EventName = 'tool_decision' AND Decision = 'reject'
+        )
+        OR (
+          EventName = 'tool_result' AND Success = FALSE
+        )
+        OR (
+          EventName IN ('compaction', 'at_mention', 'auth') AND Success = FALSE
+        )
+      )
+      AND Timestamp >= {since: DateTime64(9)}
+      AND Timestamp < {until: DateTime64(9)}
+      AND SessionId <> ''
+      AND (
+        {session: String} = '' OR SessionId = {session: String}
+      )
+    UNION ALL
+    /* ... and the few that live only in the attribute map. Reading LogAttributes is */
+    /* most of this query's time (~100 ms per million rows): promoted columns for these */
+    /* attributes would remove it. */
+    SELECT
+      SessionId,
+      PromptId,
+      EventSequence,
+      Timestamp,
+      EventName,
+      ToolName,
+      StatusCode,
+      DecisionSource,
+      ErrorType,
+      Error,
+      hooks_blocking,
+      hooks_erred
+    FROM (
+      SELECT
+        SessionId,
+        PromptId,
+        EventSequence,
+        Timestamp,
+        EventName,
+        ToolName,
+        StatusCode,
+        DecisionSource,
+        ErrorType,
+        Error,
+        COALESCE(LogAttributes['status'], '') AS connection_status,
+        accurateCastOrNull(nullIf(LogAttributes['num_blocking'], ''), 'Nullable(Int64)') AS hooks_blocking,
+        accurateCastOrNull(nullIf(LogAttributes['num_non_blocking_error'], ''), 'Nullable(Int64)') AS hooks_erred,
+        accurateCastOrNull(nullIf(LogAttributes['num_cancelled'], ''), 'Nullable(Int64)') AS hooks_cancelled
+      FROM otel_logs
+      WHERE
+        EventName IN ('hook_execution_complete', 'mcp_server_connection')
+        AND Timestamp >= {since: DateTime64(9)}
+        AND Timestamp < {until: DateTime64(9)}
+        AND SessionId <> ''
+        AND (
+          {session: String} = '' OR SessionId = {session: String}
+        )
+    ) AS from_map
+    WHERE
+      (
+        EventName = 'hook_execution_complete'
+        AND (
+          hooks_blocking > 0 OR hooks_erred > 0 OR hooks_cancelled > 0
+        )
+      )
+      OR (
+        EventName = 'mcp_server_connection' AND connection_status = 'failed'
+      )
+  ) AS signals
+), categories AS (
+  /* readable groups of error text, computed once per distinct text (regexes are the */
+  /* expensive part, and the same messages repeat); what matches nothing is `other` */
+  SELECT
+    error_text,
+    CASE
+      WHEN error_text = ''
+      THEN ''
+      WHEN match(error_text, '(?i)has not been read|read it first')
+      THEN 'file not read yet'
+      WHEN match(error_text, '(?i)string to replace|old_string')
+      THEN 'string to replace not found'
+      WHEN match(error_text, '(?i)no such tool|unknown tool|tool [^ ]+ (is )?not (found|available)')
+      THEN 'tool not found'
+      WHEN match(error_text, '(?i)does not exist|no such file|not found|enoent')
+      THEN 'file not found'
+      WHEN match(error_text, '(?i)timed? ?out|deadline exceeded')
+      THEN 'timeout'
+      WHEN match(error_text, '(?i)permission denied|eacces|not permitted')
+      THEN 'permission denied'
+      WHEN match(error_text, '(?i)syntax ?error|parse error|unexpected token')
+      THEN 'syntax error'
+      WHEN match(error_text, '(?i)exit code|exited with|command failed|non-zero')
+      THEN 'command failed'
+      WHEN match(error_text, '(?i)overloaded')
+      THEN 'overloaded'
+      WHEN match(error_text, '(?i)rate.?limit|too many requests')
+      THEN 'rate limited'
+      ELSE 'other'
+    END AS category
+  FROM (
+    SELECT DISTINCT
+      Error AS error_text
+    FROM failures
+  ) AS texts
+), first_at AS (
+  /* where each turn first fell short (event.sequence orders a prompt's events) */
+  SELECT
+    PromptId AS first_prompt,
+    MIN(EventSequence) AS first_sequence
+  FROM failures
+  WHERE
+    PromptId <> ''
+  GROUP BY
+    PromptId
+), ranked AS (
+  SELECT
+    f.*,
+    c.category,
+    COALESCE(f.EventSequence = fa.first_sequence, FALSE) AS is_first
+  FROM failures AS f
+  JOIN categories AS c
+    ON c.error_text = f.Error
+  LEFT JOIN first_at AS fa
+    ON fa.first_prompt = f.PromptId
+), turns AS (
+  /* the model calls of the turns that failed: their cost, and the last one's place */
+  SELECT
+    SessionId AS turn_session,
+    PromptId AS turn_prompt,
+    COALESCE(SUM(CostUsd), 0) AS turn_cost,
+    MAX(EventSequence) AS last_request_at
+  FROM otel_logs
+  WHERE
+    EventName = 'api_request'
+    AND Timestamp >= {since: DateTime64(9)}
+    AND Timestamp < {until: DateTime64(9)}
+    AND (
+      {session: String} = '' OR SessionId = {session: String}
+    )
+    AND PromptId IN (
+      SELECT
+        PromptId
+      FROM failures
+      WHERE
+        PromptId <> ''
+    )
+  GROUP BY
+    SessionId,
+    PromptId
+), marked AS (
+  SELECT
+    r.step,
+    r.kind,
+    r.category,
+    r.PromptId,
+    r.is_first,
+    t.turn_cost,
+    t.last_request_at > r.EventSequence AS went_on
+  FROM ranked AS r
+  LEFT JOIN turns AS t
+    ON t.turn_session = r.SessionId AND t.turn_prompt = r.PromptId
+), per_kind AS (
+  SELECT
+    step,
+    kind,
+    category,
+    CAST(COUNT(*) AS Nullable(Int64)) AS failures,
+    CAST(COUNT(DISTINCT nullIf(PromptId, '')) AS Nullable(Int64)) AS turns_affected,
+    CAST(COUNT(*) FILTER(WHERE
+      is_first) AS Nullable(Int64)) AS first_failure_turns,
+    CAST(COUNT(*) FILTER(WHERE
+      is_first AND went_on) AS Nullable(Int64)) AS recovered_turns,
+    COALESCE(SUM(turn_cost) FILTER(WHERE
+      is_first), 0) AS failed_turn_cost_usd
+  FROM marked
+  GROUP BY
+    step,
+    kind,
+    category
+), event_counts AS (
+  SELECT
+    EventName AS event_name,
+    COUNT(*) AS events,
+    COALESCE(SUM(CostUsd), 0) AS cost
+  FROM otel_logs
+  WHERE
+    Timestamp >= {since: DateTime64(9)}
+    AND Timestamp < {until: DateTime64(9)}
+    AND SessionId <> ''
+    AND (
+      {session: String} = '' OR SessionId = {session: String}
+    )
+  GROUP BY
+    EventName
+), session_count AS (
+  SELECT
+    COUNT(DISTINCT SessionId) AS sessions
+  FROM otel_logs
+  WHERE
+    Timestamp >= {since: DateTime64(9)}
+    AND Timestamp < {until: DateTime64(9)}
+    AND SessionId <> ''
+    AND (
+      {session: String} = '' OR SessionId = {session: String}
+    )
+), denominators AS (
+  /* an aggregate without GROUP BY: one row even over no events */
+  SELECT
+    COALESCE(SUM(events) FILTER(WHERE
+      event_name IN ('api_request', 'api_error')), 0) AS model_calls,
+    COALESCE(SUM(events) FILTER(WHERE
+      event_name = 'tool_decision'), 0) AS decisions,
+    COALESCE(SUM(events) FILTER(WHERE
+      event_name = 'tool_result'), 0) AS tool_results,
+    COALESCE(SUM(events) FILTER(WHERE
+      event_name = 'hook_execution_complete'), 0) AS hook_runs,
+    COALESCE(SUM(events) FILTER(WHERE
+      event_name IN ('compaction', 'at_mention')), 0) AS context_events,
+    COALESCE(SUM(events) FILTER(WHERE
+      event_name = 'user_prompt'), 0) AS all_turns,
+    COALESCE(SUM(cost) FILTER(WHERE
+      event_name = 'api_request'), 0) AS all_cost
+  FROM event_counts
+), by_kind AS (
+  SELECT
+    k.step,
+    k.kind,
+    k.category,
+    k.failures,
+    CAST(CASE k.step
+      WHEN 'model call'
+      THEN d.model_calls
+      WHEN 'permission'
+      THEN d.decisions
+      WHEN 'tool execution'
+      THEN d.tool_results
+      WHEN 'hooks'
+      THEN d.hook_runs
+      WHEN 'prompt / context'
+      THEN d.context_events
+      ELSE sc.sessions
+    END AS Nullable(Int64)) AS denominator,
+    k.turns_affected,
+    k.first_failure_turns,
+    k.recovered_turns,
+    k.failed_turn_cost_usd,
+    d.all_cost,
+    0 AS is_total,
+    k.first_failure_turns / nullIf(SUM(k.first_failure_turns) OVER (), 0) AS pareto_share,
+    SUM(k.first_failure_turns) OVER (
+      ORDER BY k.first_failure_turns DESC, k.failures DESC, k.step, k.kind, k.category
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) / nullIf(SUM(k.first_failure_turns) OVER (), 0) AS cumulative_share
+  FROM per_kind AS k
+  CROSS JOIN denominators AS d
+  CROSS JOIN session_count AS sc
+), sums AS (
+  /* an aggregate without GROUP BY: one row even when nothing failed */
+  SELECT
+    CAST(COALESCE(SUM(failures), 0) AS Nullable(Int64)) AS signals,
+    CAST(COALESCE(SUM(first_failure_turns), 0) AS Nullable(Int64)) AS failed_turns,
+    CAST(COALESCE(SUM(recovered_turns), 0) AS Nullable(Int64)) AS recovered,
+    COALESCE(SUM(failed_turn_cost_usd), 0) AS cost
+  FROM per_kind
+), total AS (
+  SELECT
+    'all steps' AS step,
+    'any failure' AS kind,
+    '' AS category,
+    s.signals AS failures,
+    CAST(d.all_turns AS Nullable(Int64)) AS denominator,
+    s.failed_turns AS turns_affected,
+    s.failed_turns AS first_failure_turns,
+    s.recovered AS recovered_turns,
+    s.cost AS failed_turn_cost_usd,
+    d.all_cost AS all_cost,
+    1 AS is_total,
+    CASE WHEN s.failed_turns > 0 THEN 1.0 END AS pareto_share,
+    CASE WHEN s.failed_turns > 0 THEN 1.0 END AS cumulative_share
+  FROM sums AS s
+  CROSS JOIN denominators AS d
+), everything AS (
+  SELECT
+    step,
+    kind,
+    category,
+    failures,
+    denominator,
+    turns_affected,
+    first_failure_turns,
+    recovered_turns,
+    failed_turn_cost_usd,
+    all_cost,
+    is_total,
+    pareto_share,
+    cumulative_share
+  FROM by_kind
+  UNION ALL
+  SELECT
+    step,
+    kind,
+    category,
+    failures,
+    denominator,
+    turns_affected,
+    first_failure_turns,
+    recovered_turns,
+    failed_turn_cost_usd,
+    all_cost,
+    is_total,
+    pareto_share,
+    cumulative_share
+  FROM total
+)
+SELECT
+  step,
+  kind,
+  category,
+  failures,
+  denominator,
+  CASE WHEN is_total = 1 THEN first_failure_turns ELSE failures END / nullIf(denominator, 0) AS failure_rate,
+  turns_affected,
+  first_failure_turns,
+  pareto_share,
+  cumulative_share,
+  recovered_turns,
+  first_failure_turns - recovered_turns AS stalled_turns,
+  failed_turn_cost_usd,
+  failed_turn_cost_usd / nullIf(all_cost, 0) AS cost_share
+FROM everything
+ORDER BY
+  is_total,
+  first_failure_turns DESC,
+  failures DESC,
+  step,
+  kind,
+  category
+SETTINGS join_use_nulls = 1

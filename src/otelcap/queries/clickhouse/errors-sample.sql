@@ -1,0 +1,255 @@
+-- errors-sample: rendered from queries/errors-sample.sql for ClickHouse by
+-- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querypack --render`.
+WITH failures AS (
+  /* one row per failure signal, named by its workflow step and kind */
+  SELECT
+    SessionId,
+    PromptId,
+    EventSequence,
+    Timestamp,
+    EventName,
+    ToolName,
+    StatusCode,
+    Error,
+    CASE
+      WHEN EventName IN ('api_error', 'api_retries_exhausted', 'api_refusal')
+      THEN 'model call'
+      WHEN EventName = 'tool_decision'
+      THEN 'permission'
+      WHEN EventName = 'tool_result'
+      THEN 'tool execution'
+      WHEN EventName = 'hook_execution_complete'
+      THEN 'hooks'
+      WHEN EventName IN ('compaction', 'at_mention')
+      THEN 'prompt / context'
+      ELSE 'session setup'
+    END AS step,
+    CASE
+      WHEN EventName = 'api_error'
+      THEN 'api_error ' || COALESCE(CAST(StatusCode AS Nullable(String)), '(no status)')
+      WHEN EventName = 'tool_decision'
+      THEN 'rejected by ' || COALESCE(nullIf(DecisionSource, ''), '(no source)')
+      WHEN EventName = 'tool_result'
+      THEN COALESCE(nullIf(ErrorType, ''), '(no error type)')
+      WHEN EventName = 'hook_execution_complete'
+      THEN CASE
+        WHEN hooks_blocking > 0
+        THEN 'blocking hook'
+        WHEN hooks_erred > 0
+        THEN 'hook error'
+        ELSE 'hook cancelled'
+      END
+      ELSE EventName
+    END AS kind
+  FROM (
+    /* the signals in typed columns ... */
+    SELECT
+      SessionId,
+      PromptId,
+      EventSequence,
+      Timestamp,
+      EventName,
+      ToolName,
+      StatusCode,
+      DecisionSource,
+      ErrorType,
+      Error,
+      CAST(NULL AS Nullable(Int64)) AS hooks_blocking,
+      CAST(NULL AS Nullable(Int64)) AS hooks_erred
+    FROM otel_logs
+    WHERE
+      (
+        EventName IN ('api_error', 'api_retries_exhausted', 'api_refusal', 'internal_error')
+        OR (
+          EventName = 'tool_decision' AND Decision = 'reject'
+        )
+        OR (
+          EventName = 'tool_result' AND Success = FALSE
+        )
+        OR (
+          EventName IN ('compaction', 'at_mention', 'auth') AND Success = FALSE
+        )
+      )
+      AND Timestamp >= {since: DateTime64(9)}
+      AND Timestamp < {until: DateTime64(9)}
+      AND SessionId <> ''
+      AND PromptId <> ''
+      AND (
+        {session: String} = '' OR SessionId = {session: String}
+      )
+    UNION ALL
+    /* ... and the few that live only in the attribute map. Reading LogAttributes is */
+    /* most of this query's time (~100 ms per million rows): promoted columns for these */
+    /* attributes would remove it. */
+    SELECT
+      SessionId,
+      PromptId,
+      EventSequence,
+      Timestamp,
+      EventName,
+      ToolName,
+      StatusCode,
+      DecisionSource,
+      ErrorType,
+      Error,
+      hooks_blocking,
+      hooks_erred
+    FROM (
+      SELECT
+        SessionId,
+        PromptId,
+        EventSequence,
+        Timestamp,
+        EventName,
+        ToolName,
+        StatusCode,
+        DecisionSource,
+        ErrorType,
+        Error,
+        COALESCE(LogAttributes['status'], '') AS connection_status,
+        accurateCastOrNull(nullIf(LogAttributes['num_blocking'], ''), 'Nullable(Int64)') AS hooks_blocking,
+        accurateCastOrNull(nullIf(LogAttributes['num_non_blocking_error'], ''), 'Nullable(Int64)') AS hooks_erred,
+        accurateCastOrNull(nullIf(LogAttributes['num_cancelled'], ''), 'Nullable(Int64)') AS hooks_cancelled
+      FROM otel_logs
+      WHERE
+        EventName IN ('hook_execution_complete', 'mcp_server_connection')
+        AND Timestamp >= {since: DateTime64(9)}
+        AND Timestamp < {until: DateTime64(9)}
+        AND SessionId <> ''
+        AND PromptId <> ''
+        AND (
+          {session: String} = '' OR SessionId = {session: String}
+        )
+    ) AS from_map
+    WHERE
+      (
+        EventName = 'hook_execution_complete'
+        AND (
+          hooks_blocking > 0 OR hooks_erred > 0 OR hooks_cancelled > 0
+        )
+      )
+      OR (
+        EventName = 'mcp_server_connection' AND connection_status = 'failed'
+      )
+  ) AS signals
+), categories AS (
+  /* readable groups of error text, computed once per distinct text (regexes are the */
+  /* expensive part, and the same messages repeat); what matches nothing is `other` */
+  SELECT
+    error_text,
+    CASE
+      WHEN error_text = ''
+      THEN ''
+      WHEN match(error_text, '(?i)has not been read|read it first')
+      THEN 'file not read yet'
+      WHEN match(error_text, '(?i)string to replace|old_string')
+      THEN 'string to replace not found'
+      WHEN match(error_text, '(?i)no such tool|unknown tool|tool [^ ]+ (is )?not (found|available)')
+      THEN 'tool not found'
+      WHEN match(error_text, '(?i)does not exist|no such file|not found|enoent')
+      THEN 'file not found'
+      WHEN match(error_text, '(?i)timed? ?out|deadline exceeded')
+      THEN 'timeout'
+      WHEN match(error_text, '(?i)permission denied|eacces|not permitted')
+      THEN 'permission denied'
+      WHEN match(error_text, '(?i)syntax ?error|parse error|unexpected token')
+      THEN 'syntax error'
+      WHEN match(error_text, '(?i)exit code|exited with|command failed|non-zero')
+      THEN 'command failed'
+      WHEN match(error_text, '(?i)overloaded')
+      THEN 'overloaded'
+      WHEN match(error_text, '(?i)rate.?limit|too many requests')
+      THEN 'rate limited'
+      ELSE 'other'
+    END AS category
+  FROM (
+    SELECT DISTINCT
+      Error AS error_text
+    FROM failures
+  ) AS texts
+), first_at AS (
+  /* where each turn first fell short (event.sequence orders a prompt's events) */
+  SELECT
+    PromptId AS first_prompt,
+    MIN(EventSequence) AS first_sequence
+  FROM failures
+  GROUP BY
+    PromptId
+), firsts AS (
+  SELECT
+    f.*,
+    c.category
+  FROM failures AS f
+  JOIN first_at AS fa
+    ON fa.first_prompt = f.PromptId AND fa.first_sequence = f.EventSequence
+  JOIN categories AS c
+    ON c.error_text = f.Error
+), sampled AS (
+  SELECT
+    *
+  FROM (
+    SELECT
+      *,
+      ROW_NUMBER() OVER (
+        PARTITION BY step, kind, category
+        ORDER BY LOWER(HEX(MD5({seed: String} || PromptId))), SessionId, EventSequence
+      ) AS pick
+    FROM firsts
+  ) AS shuffled
+  WHERE
+    pick <= {per_kind: Int64}
+), turns AS (
+  /* only the sampled turns are read in full */
+  SELECT
+    SessionId AS turn_session,
+    PromptId AS turn_prompt,
+    MIN(Timestamp) AS turn_started,
+    COUNT(*) AS turn_events,
+    COALESCE(SUM(CostUsd) FILTER(WHERE
+      EventName = 'api_request'), 0) AS turn_cost,
+    MAX(EventSequence) FILTER(WHERE
+      EventName = 'api_request') AS last_request_at,
+    COALESCE(MAX(nullIf(WorkflowStep, '')), '') AS turn_workflow
+  FROM otel_logs
+  WHERE
+    PromptId IN (
+      SELECT
+        PromptId
+      FROM sampled
+    )
+    AND Timestamp >= {since: DateTime64(9)}
+    AND Timestamp < {until: DateTime64(9)}
+    AND (
+      {session: String} = '' OR SessionId = {session: String}
+    )
+  GROUP BY
+    SessionId,
+    PromptId
+)
+SELECT
+  s.step,
+  s.kind,
+  s.category,
+  s.pick,
+  s.SessionId AS session_id,
+  s.PromptId AS prompt_id,
+  t.turn_started,
+  t.turn_workflow AS workflow_step,
+  t.turn_events AS events,
+  s.EventSequence AS failed_at_sequence,
+  s.EventName AS failed_event,
+  s.ToolName AS tool,
+  s.StatusCode AS status_code,
+  leftUTF8(s.Error, 300) AS error_text,
+  t.turn_cost AS turn_cost_usd,
+  CASE WHEN t.last_request_at > s.EventSequence THEN 'recovered' ELSE 'stalled' END AS outcome
+FROM sampled AS s
+JOIN turns AS t
+  ON t.turn_session = s.SessionId AND t.turn_prompt = s.PromptId
+ORDER BY
+  s.step,
+  s.kind,
+  s.category,
+  s.pick
+SETTINGS join_use_nulls = 1

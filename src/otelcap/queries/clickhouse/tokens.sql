@@ -1,0 +1,53 @@
+-- tokens: rendered from queries/tokens.sql for ClickHouse by
+-- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querypack --render`.
+WITH by_model AS (
+  SELECT
+    Model AS model_name,
+    CAST(COUNT(*) AS Nullable(Int64)) AS requests,
+    CAST(COALESCE(SUM(InputTokens), 0) AS Nullable(Int64)) AS input_tokens,
+    CAST(COALESCE(SUM(OutputTokens), 0) AS Nullable(Int64)) AS output_tokens,
+    CAST(COALESCE(SUM(CacheReadTokens), 0) AS Nullable(Int64)) AS cache_read_tokens,
+    CAST(COALESCE(SUM(CacheCreationTokens), 0) AS Nullable(Int64)) AS cache_creation_tokens
+  FROM otel_logs
+  WHERE
+    EventName = 'api_request'
+    AND Timestamp >= {since: DateTime64(9)}
+    AND Timestamp < {until: DateTime64(9)}
+    AND (
+      {session: String} = '' OR SessionId = {session: String}
+    )
+  GROUP BY
+    model_name
+), with_total AS (
+  SELECT
+    *,
+    0 AS is_total
+  FROM by_model
+  UNION ALL
+  SELECT
+    'total',
+    CAST(COALESCE(SUM(requests), 0) AS Nullable(Int64)),
+    CAST(COALESCE(SUM(input_tokens), 0) AS Nullable(Int64)),
+    CAST(COALESCE(SUM(output_tokens), 0) AS Nullable(Int64)),
+    CAST(COALESCE(SUM(cache_read_tokens), 0) AS Nullable(Int64)),
+    CAST(COALESCE(SUM(cache_creation_tokens), 0) AS Nullable(Int64)),
+    1
+  FROM by_model
+)
+SELECT
+  model_name AS model,
+  requests,
+  input_tokens,
+  output_tokens,
+  cache_read_tokens,
+  cache_creation_tokens,
+  input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens AS total_tokens,
+  cache_read_tokens / nullIf(input_tokens + cache_read_tokens + cache_creation_tokens, 0) AS cache_hit_ratio,
+  output_tokens / nullIf(requests, 0) AS output_tokens_per_request
+FROM with_total
+ORDER BY
+  is_total,
+  total_tokens DESC,
+  model_name
+SETTINGS join_use_nulls = 1

@@ -1,0 +1,66 @@
+-- tool-usage: rendered from queries/tool-usage.sql for ClickHouse by
+-- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querypack --render`.
+WITH ev AS (
+  SELECT
+    ToolName,
+    EventName,
+    Success,
+    DurationMs,
+    Decision,
+    DecisionSource
+  FROM otel_logs
+  WHERE
+    EventName IN ('tool_result', 'tool_decision')
+    AND Timestamp >= {since: DateTime64(9)}
+    AND Timestamp < {until: DateTime64(9)}
+    AND (
+      {session: String} = '' OR SessionId = {session: String}
+    )
+), by_tool AS (
+  SELECT
+    ToolName AS tool,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_result') AS calls,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_result' AND Success = TRUE) AS succeeded,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_result' AND Success = FALSE) AS failed,
+    quantileExactInclusive(0.5)(CASE WHEN EventName = 'tool_result' THEN DurationMs END) AS p50_ms,
+    quantileExactInclusive(0.95)(CASE WHEN EventName = 'tool_result' THEN DurationMs END) AS p95_ms,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_decision') AS decisions,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_decision' AND Decision = 'reject') AS rejected,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_decision' AND Decision = 'reject' AND DecisionSource = 'config') AS rejected_by_config,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_decision' AND Decision = 'reject' AND DecisionSource = 'hook') AS rejected_by_hook,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_decision'
+      AND Decision = 'reject'
+      AND DecisionSource LIKE 'user%') AS rejected_by_user
+  FROM ev
+  GROUP BY
+    ToolName
+)
+SELECT
+  tool,
+  calls,
+  succeeded,
+  failed,
+  succeeded / nullIf(calls, 0) AS success_rate,
+  p50_ms,
+  p95_ms,
+  decisions,
+  rejected,
+  rejected / nullIf(decisions, 0) AS reject_rate,
+  rejected_by_config,
+  rejected_by_hook,
+  rejected_by_user,
+  rejected - rejected_by_config - rejected_by_hook - rejected_by_user AS rejected_other
+FROM by_tool
+ORDER BY
+  calls + rejected DESC,
+  tool
+SETTINGS join_use_nulls = 1

@@ -1,0 +1,124 @@
+-- name: cost
+-- description: Cost and tokens per day, week or month and model from api_request events, reconciled with the claude_code.cost.usage metric.
+-- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
+-- param: until timestamp 2200-01-01 events before this time
+-- param: session text '' only this session id ('' = every session)
+-- param: period day|week|month day bucket: day, week (ISO, from Monday) or month, in UTC
+--
+-- cost_usd is the sum of api_request cost_usd, Claude Code's own price of each request.
+-- metric_cost_usd is the same money counted by the claude_code.cost.usage metric: a delta
+-- point is an increment; a cumulative point adds what it grew since the previous point of its
+-- series, or its whole value when the series starts or resets (a `--continue` process
+-- re-sends the series from zero with a new start time). difference_usd should be ~0; a gap
+-- means lost events or lost metric points. The last row (period empty, model `total`) sums
+-- the rest.
+WITH requests AS (
+    SELECT
+        CAST(date_trunc($period, Timestamp) AS DATE) AS period_start,
+        Model AS model_name,
+        count(*) AS requests,
+        coalesce(sum(InputTokens), 0) AS input_tokens,
+        coalesce(sum(OutputTokens), 0) AS output_tokens,
+        coalesce(sum(CacheReadTokens), 0) AS cache_read_tokens,
+        coalesce(sum(CacheCreationTokens), 0) AS cache_creation_tokens,
+        coalesce(sum(CostUsd), 0) AS cost_usd
+    FROM otel_logs
+    WHERE EventName = 'api_request'
+      AND Timestamp >= $since
+      AND Timestamp < $until
+      AND ($session = '' OR SessionId = $session)
+    GROUP BY period_start, model_name
+),
+series_points AS (
+    SELECT
+        MetricName,
+        Model,
+        TimeUnix,
+        StartTimeUnix,
+        Value,
+        AggregationTemporality,
+        -- a series: one metric of one process with one attribute set (hashed once here:
+        -- partitioning a window by the maps themselves costs 10x)
+        hash(MetricName, ServiceName, ResourceAttributes, Attributes) AS series
+    FROM otel_metrics_sum
+    WHERE MetricName = 'claude_code.cost.usage'
+      AND ($session = '' OR SessionId = $session)
+),
+points AS (
+    SELECT
+        *,
+        -- the casts make lag() NULL on a series' first point on both engines
+        lag(CAST(Value AS DOUBLE)) OVER series_order AS prev_value,
+        lag(CAST(StartTimeUnix AS TIMESTAMP_NS)) OVER series_order AS prev_start
+    FROM series_points
+    WINDOW series_order AS (PARTITION BY series ORDER BY TimeUnix, StartTimeUnix, Value)
+),
+metric AS (
+    -- AggregationTemporality 1 is DELTA, 2 CUMULATIVE (OTLP's enum).
+    SELECT
+        CAST(date_trunc($period, TimeUnix) AS DATE) AS period_start,
+        Model AS model_name,
+        sum(
+            CASE
+                WHEN AggregationTemporality = 1 THEN Value
+                WHEN prev_start IS NULL OR StartTimeUnix <> prev_start OR Value < prev_value THEN Value
+                ELSE Value - prev_value
+            END
+        ) AS metric_cost_usd
+    FROM points
+    WHERE TimeUnix >= $since AND TimeUnix < $until
+    GROUP BY period_start, model_name
+),
+both_sources AS (
+    SELECT
+        period_start, model_name, requests, input_tokens, output_tokens, cache_read_tokens,
+        cache_creation_tokens, cost_usd, 0.0 AS metric_cost_usd
+    FROM requests
+    UNION ALL
+    SELECT period_start, model_name, 0, 0, 0, 0, 0, 0.0, metric_cost_usd
+    FROM metric
+),
+by_period AS (
+    SELECT
+        period_start,
+        model_name,
+        CAST(sum(requests) AS BIGINT) AS requests,
+        CAST(sum(input_tokens) AS BIGINT) AS input_tokens,
+        CAST(sum(output_tokens) AS BIGINT) AS output_tokens,
+        CAST(sum(cache_read_tokens) AS BIGINT) AS cache_read_tokens,
+        CAST(sum(cache_creation_tokens) AS BIGINT) AS cache_creation_tokens,
+        sum(cost_usd) AS cost_usd,
+        sum(metric_cost_usd) AS metric_cost_usd
+    FROM both_sources
+    GROUP BY period_start, model_name
+),
+with_total AS (
+    SELECT *, 0 AS is_total FROM by_period
+    UNION ALL
+    SELECT
+        NULL,
+        'total',
+        CAST(coalesce(sum(requests), 0) AS BIGINT),
+        CAST(coalesce(sum(input_tokens), 0) AS BIGINT),
+        CAST(coalesce(sum(output_tokens), 0) AS BIGINT),
+        CAST(coalesce(sum(cache_read_tokens), 0) AS BIGINT),
+        CAST(coalesce(sum(cache_creation_tokens), 0) AS BIGINT),
+        coalesce(sum(cost_usd), 0),
+        coalesce(sum(metric_cost_usd), 0),
+        1
+    FROM by_period
+)
+SELECT
+    period_start AS period,
+    model_name AS model,
+    requests,
+    input_tokens,
+    output_tokens,
+    cache_read_tokens,
+    cache_creation_tokens,
+    input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens AS total_tokens,
+    cost_usd,
+    metric_cost_usd,
+    metric_cost_usd - cost_usd AS difference_usd
+FROM with_total
+ORDER BY is_total, period_start, model_name

@@ -1,0 +1,176 @@
+-- name: errors-sample
+-- description: A seeded, stratified sample of failing turns, a few per (step, kind, category) of their first failure, for a person to read and label.
+-- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
+-- param: until timestamp 2200-01-01 events before this time
+-- param: session text '' only this session id ('' = every session)
+-- param: per_kind int 3 turns sampled per (step, kind, category)
+-- param: seed text otelcap change it for another sample; the same seed gives the same turns
+--
+-- The sample is reproducible on both engines: turns are picked in the order of
+-- md5(seed || prompt.id). Everything shown was sanitized before it was stored (error text
+-- is cut to 300 characters). Steps, kinds and categories are those of error-analysis; the
+-- outcome says whether the model was called again after the failure (recovered) or not.
+WITH failures AS MATERIALIZED (
+    -- one row per failure signal, named by its workflow step and kind
+    SELECT
+        SessionId,
+        PromptId,
+        EventSequence,
+        Timestamp,
+        EventName,
+        ToolName,
+        StatusCode,
+        Error,
+        CASE
+            WHEN EventName IN ('api_error', 'api_retries_exhausted', 'api_refusal') THEN 'model call'
+            WHEN EventName = 'tool_decision' THEN 'permission'
+            WHEN EventName = 'tool_result' THEN 'tool execution'
+            WHEN EventName = 'hook_execution_complete' THEN 'hooks'
+            WHEN EventName IN ('compaction', 'at_mention') THEN 'prompt / context'
+            ELSE 'session setup'
+        END AS step,
+        CASE
+            WHEN EventName = 'api_error'
+                THEN 'api_error ' || coalesce(CAST(StatusCode AS VARCHAR), '(no status)')
+            WHEN EventName = 'tool_decision'
+                THEN 'rejected by ' || coalesce(nullif(DecisionSource, ''), '(no source)')
+            WHEN EventName = 'tool_result' THEN coalesce(nullif(ErrorType, ''), '(no error type)')
+            WHEN EventName = 'hook_execution_complete' THEN
+                CASE
+                    WHEN hooks_blocking > 0 THEN 'blocking hook'
+                    WHEN hooks_erred > 0 THEN 'hook error'
+                    ELSE 'hook cancelled'
+                END
+            ELSE EventName
+        END AS kind
+    FROM (
+        -- the signals in typed columns ...
+        SELECT
+            SessionId, PromptId, EventSequence, Timestamp, EventName, ToolName, StatusCode,
+            DecisionSource, ErrorType, Error,
+            CAST(NULL AS BIGINT) AS hooks_blocking,
+            CAST(NULL AS BIGINT) AS hooks_erred
+        FROM otel_logs
+        WHERE (
+                EventName IN ('api_error', 'api_retries_exhausted', 'api_refusal', 'internal_error')
+                OR (EventName = 'tool_decision' AND Decision = 'reject')
+                OR (EventName = 'tool_result' AND Success = false)
+                OR (EventName IN ('compaction', 'at_mention', 'auth') AND Success = false)
+            )
+          AND Timestamp >= $since
+          AND Timestamp < $until
+          AND SessionId <> ''
+          AND PromptId <> ''
+          AND ($session = '' OR SessionId = $session)
+        UNION ALL
+        -- ... and the few that live only in the attribute map. Reading LogAttributes is
+        -- most of this query's time (~100 ms per million rows): promoted columns for these
+        -- attributes would remove it.
+        SELECT
+            SessionId, PromptId, EventSequence, Timestamp, EventName, ToolName, StatusCode,
+            DecisionSource, ErrorType, Error, hooks_blocking, hooks_erred
+        FROM (
+            SELECT
+                SessionId, PromptId, EventSequence, Timestamp, EventName, ToolName, StatusCode,
+                DecisionSource, ErrorType, Error,
+                coalesce(LogAttributes['status'], '') AS connection_status,
+                TRY_CAST(nullif(LogAttributes['num_blocking'], '') AS BIGINT) AS hooks_blocking,
+                TRY_CAST(nullif(LogAttributes['num_non_blocking_error'], '') AS BIGINT) AS hooks_erred,
+                TRY_CAST(nullif(LogAttributes['num_cancelled'], '') AS BIGINT) AS hooks_cancelled
+            FROM otel_logs
+            WHERE EventName IN ('hook_execution_complete', 'mcp_server_connection')
+              AND Timestamp >= $since
+              AND Timestamp < $until
+              AND SessionId <> ''
+              AND PromptId <> ''
+              AND ($session = '' OR SessionId = $session)
+        ) AS from_map
+        WHERE (EventName = 'hook_execution_complete'
+               AND (hooks_blocking > 0 OR hooks_erred > 0 OR hooks_cancelled > 0))
+           OR (EventName = 'mcp_server_connection' AND connection_status = 'failed')
+    ) AS signals
+),
+categories AS (
+    -- readable groups of error text, computed once per distinct text (regexes are the
+    -- expensive part, and the same messages repeat); what matches nothing is `other`
+    SELECT
+        error_text,
+        CASE
+            WHEN error_text = '' THEN ''
+            WHEN regexp_matches(error_text, '(?i)has not been read|read it first') THEN 'file not read yet'
+            WHEN regexp_matches(error_text, '(?i)string to replace|old_string') THEN 'string to replace not found'
+            WHEN regexp_matches(error_text, '(?i)no such tool|unknown tool|tool [^ ]+ (is )?not (found|available)')
+                THEN 'tool not found'
+            WHEN regexp_matches(error_text, '(?i)does not exist|no such file|not found|enoent') THEN 'file not found'
+            WHEN regexp_matches(error_text, '(?i)timed? ?out|deadline exceeded') THEN 'timeout'
+            WHEN regexp_matches(error_text, '(?i)permission denied|eacces|not permitted') THEN 'permission denied'
+            WHEN regexp_matches(error_text, '(?i)syntax ?error|parse error|unexpected token') THEN 'syntax error'
+            WHEN regexp_matches(error_text, '(?i)exit code|exited with|command failed|non-zero') THEN 'command failed'
+            WHEN regexp_matches(error_text, '(?i)overloaded') THEN 'overloaded'
+            WHEN regexp_matches(error_text, '(?i)rate.?limit|too many requests') THEN 'rate limited'
+            ELSE 'other'
+        END AS category
+    FROM (SELECT DISTINCT Error AS error_text FROM failures) AS texts
+),
+first_at AS (
+    -- where each turn first fell short (event.sequence orders a prompt's events)
+    SELECT PromptId AS first_prompt, min(EventSequence) AS first_sequence
+    FROM failures
+    GROUP BY PromptId
+),
+firsts AS (
+    SELECT f.*, c.category
+    FROM failures AS f
+    JOIN first_at AS fa ON fa.first_prompt = f.PromptId AND fa.first_sequence = f.EventSequence
+    JOIN categories AS c ON c.error_text = f.Error
+),
+sampled AS MATERIALIZED (
+    SELECT *
+    FROM (
+        SELECT
+            *,
+            row_number() OVER (
+                PARTITION BY step, kind, category
+                ORDER BY md5($seed || PromptId), SessionId, EventSequence
+            ) AS pick
+        FROM firsts
+    ) AS shuffled
+    WHERE pick <= $per_kind
+),
+turns AS (
+    -- only the sampled turns are read in full
+    SELECT
+        SessionId AS turn_session,
+        PromptId AS turn_prompt,
+        min(Timestamp) AS turn_started,
+        count(*) AS turn_events,
+        coalesce(sum(CostUsd) FILTER (WHERE EventName = 'api_request'), 0) AS turn_cost,
+        max(EventSequence) FILTER (WHERE EventName = 'api_request') AS last_request_at,
+        coalesce(max(nullif(WorkflowStep, '')), '') AS turn_workflow
+    FROM otel_logs
+    WHERE PromptId IN (SELECT PromptId FROM sampled)
+      AND Timestamp >= $since
+      AND Timestamp < $until
+      AND ($session = '' OR SessionId = $session)
+    GROUP BY SessionId, PromptId
+)
+SELECT
+    s.step,
+    s.kind,
+    s.category,
+    s.pick,
+    s.SessionId AS session_id,
+    s.PromptId AS prompt_id,
+    t.turn_started,
+    t.turn_workflow AS workflow_step,
+    t.turn_events AS events,
+    s.EventSequence AS failed_at_sequence,
+    s.EventName AS failed_event,
+    s.ToolName AS tool,
+    s.StatusCode AS status_code,
+    left(s.Error, 300) AS error_text,
+    t.turn_cost AS turn_cost_usd,
+    CASE WHEN t.last_request_at > s.EventSequence THEN 'recovered' ELSE 'stalled' END AS outcome
+FROM sampled AS s
+JOIN turns AS t ON t.turn_session = s.SessionId AND t.turn_prompt = s.PromptId
+ORDER BY s.step, s.kind, s.category, s.pick

@@ -1,0 +1,269 @@
+"""The loopback query endpoint: how `otelcap query` reads a DuckDB file that `otelcap serve`
+holds. DuckDB lets one process open a file, even read-only, so while the server runs the
+queries run inside it.
+
+Server: a ThreadingHTTPServer on 127.0.0.1 and an ephemeral port. It writes
+`<data_dir>/server.json` (port, token, database path; mode 0600, like the directory) when it
+starts and removes it when it stops. A request must carry `Authorization: Bearer <token>`: only
+someone who can read the user's data directory can query. Only single SELECT/EXPLAIN
+statements run (the server's connection can write, the endpoint must not).
+
+Client: `find_server` reads server.json; `remote_query` posts `{"sql", "params"}` and gets the
+result as an Arrow IPC stream, so types arrive exactly as the store returned them.
+
+This module sits beside receiver and storage: it is handed a `run(sql, params)` callable and
+imports neither.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import http.client
+import json
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from otelcap.errors import OtelcapError
+
+log = logging.getLogger(__name__)
+
+SERVER_FILE = "server.json"
+PATH = "/v1/query"
+MAX_BODY = 1024 * 1024  # SQL text and parameters; results are not limited
+TIMEOUT_S = 600.0  # a query over a big file may take a while; the server is local
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+_ALLOWED = {"SELECT", "EXPLAIN"}
+
+
+class QueryError(OtelcapError):
+    """The query failed: bad SQL, a bad parameter, or a statement that is not read-only."""
+
+
+class ServerGone(OtelcapError):
+    """server.json names a server that no longer answers (it crashed); open the file instead."""
+
+
+Runner = Callable[[str, dict[str, Any] | None], pa.Table]
+
+
+# --- parameters over JSON ---------------------------------------------------------------------
+
+
+def encode_params(params: dict[str, Any]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for k, v in params.items():
+        if isinstance(v, dt.datetime):
+            out[k] = ["timestamp", v.isoformat()]
+        elif isinstance(v, dt.date):
+            out[k] = ["date", v.isoformat()]
+        elif v is None or isinstance(v, (bool, int, float, str)):
+            out[k] = ["value", v]
+        else:
+            raise QueryError(f"parameter {k}: cannot send a {type(v).__name__}")
+    return out
+
+
+def decode_params(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise QueryError("params must be an object")
+    out: dict[str, Any] = {}
+    for k, pair in raw.items():
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise QueryError(f"parameter {k}: expected [type, value]")
+        kind, v = pair
+        if kind == "timestamp":
+            out[k] = dt.datetime.fromisoformat(v)
+        elif kind == "date":
+            out[k] = dt.date.fromisoformat(v)
+        elif kind == "value":
+            out[k] = v
+        else:
+            raise QueryError(f"parameter {k}: unknown kind {kind!r}")
+    return out
+
+
+def check_read_only(sql: str) -> None:
+    """One SELECT (or EXPLAIN) statement, by DuckDB's own parser."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(str(exc)) from None
+    if len(statements) != 1:
+        raise QueryError(f"send one statement at a time (got {len(statements)})")
+    kind = statements[0].type.name
+    if kind not in _ALLOWED:
+        raise QueryError(f"only SELECT queries may run here, not {kind}")
+
+
+# --- server -----------------------------------------------------------------------------------
+
+
+class QueryApi:
+    def __init__(self, data_dir: Path, database: Path, run: Runner, host: str = "127.0.0.1"):
+        self.data_dir = Path(data_dir)
+        self.database = Path(database)
+        self.run = run
+        self.host = host
+        self.token = secrets.token_urlsafe(32)
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1] if self._httpd else 0
+
+    @property
+    def server_file(self) -> Path:
+        return self.data_dir / SERVER_FILE
+
+    def start(self) -> None:
+        api = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.api = api
+        self._httpd = ThreadingHTTPServer((self.host, 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="otelcap-query-api", daemon=True
+        )
+        self._thread.start()
+        self._write_server_file()
+        log.info("query endpoint on http://%s:%d%s", self.host, self.port, PATH)
+
+    def _write_server_file(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        info = {
+            "pid": os.getpid(),
+            "host": self.host,
+            "port": self.port,
+            "token": self.token,
+            "database": str(self.database.resolve()),
+        }
+        tmp = self.data_dir / f".{SERVER_FILE}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(info, fh)
+        os.replace(tmp, self.server_file)  # readers never see half a file
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        try:
+            current = json.loads(self.server_file.read_text())
+            if current.get("token") == self.token:  # another server may have taken over
+                self.server_file.unlink()
+        except (OSError, ValueError):
+            pass
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._httpd = None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: QueryApi
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("query api: " + format, *args)
+
+    def _reply(self, status: int, body: bytes, ctype: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _error(self, status: int, message: str) -> None:
+        self._reply(status, json.dumps({"error": message}).encode())
+
+    def do_GET(self) -> None:
+        self._error(404, "POST SQL to " + PATH)
+
+    def do_POST(self) -> None:
+        if self.path != PATH:
+            return self._error(404, "unknown path")
+        auth = self.headers.get("Authorization", "")
+        if not hmac.compare_digest(auth.encode(), f"Bearer {self.api.token}".encode()):
+            return self._error(401, "missing or wrong token")
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            return self._error(413, f"request over {MAX_BODY} bytes")
+        try:
+            req = json.loads(self.rfile.read(length))
+            sql = req["sql"]
+            params = decode_params(req.get("params") or {})
+            check_read_only(sql)
+            table = self.api.run(sql, params or None)
+        except (KeyError, ValueError, TypeError) as exc:
+            return self._error(400, f"bad request: {exc}")
+        except OtelcapError as exc:
+            return self._error(400, str(exc))
+        except Exception as exc:  # the engine's own errors: the client shows them
+            return self._error(400, f"{type(exc).__name__}: {exc}")
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        self._reply(200, sink.getvalue().to_pybytes(), ARROW_STREAM)
+
+
+# --- client -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int
+    token: str
+    database: str
+
+
+def find_server(data_dir: Path, database: Path) -> Server | None:
+    """The running server for this database, from <data_dir>/server.json, or None."""
+    path = Path(data_dir) / SERVER_FILE
+    try:
+        info = json.loads(path.read_text())
+        server = Server(info["host"], int(info["port"]), info["token"], info["database"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if server.database != str(Path(database).resolve()):
+        return None  # it serves another file; this one is free to open
+    return server
+
+
+def remote_query(server: Server, sql: str, params: dict[str, Any]) -> pa.Table:
+    body = json.dumps({"sql": sql, "params": encode_params(params)}).encode()
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=TIMEOUT_S)
+    try:
+        conn.request(
+            "POST",
+            PATH,
+            body,
+            {"Content-Type": "application/json", "Authorization": f"Bearer {server.token}"},
+        )
+        resp = conn.getresponse()
+        data = resp.read()
+    except ConnectionError as exc:
+        raise ServerGone(f"no server at {server.host}:{server.port}: {exc}") from None
+    finally:
+        conn.close()
+    if resp.status != 200:
+        try:
+            message = json.loads(data)["error"]
+        except (ValueError, KeyError, TypeError):
+            message = data.decode(errors="replace")[:500]
+        raise QueryError(message)
+    return pa.ipc.open_stream(data).read_all()

@@ -1,0 +1,266 @@
+"""Every query of the pack, on DuckDB and on ClickHouse's engine (chdb), over the same rows,
+gives the same answer; and over the recorded Claude Code sessions the answers are Claude
+Code's own (total_cost_usd and modelUsage in result.json).
+
+The rows get in through the real ingest path: the recordings are replayed over their own
+protocols into a running server; the synthetic year is OTLP bytes through model → sanitizer →
+store (bench/queries.py makes it). ClickHouse gets exactly the Arrow batches DuckDB holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+import recordings
+from conftest import make_config
+from otelcap import querypack
+from otelcap.model import schema
+from otelcap.service import Service
+from otelcap.storage.duckdb import DuckDBStore
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+import queries as bench
+
+pytest.importorskip("chdb")
+from otelcap.storage.chdb import ChdbStore
+
+QUERIES = [q.name for q in querypack.load_all()]
+# A second parameter set per query, so the bound parameters are exercised on both engines.
+VARIANTS: dict[str, dict[str, str]] = {
+    "cost": {"period": "month"},
+    "errors-sample": {"per_kind": "2", "seed": "labelling-round-2"},
+}
+
+
+def copy_to_chdb(duck: DuckDBStore) -> ChdbStore:
+    click = ChdbStore(ttl_days=0)  # fixed-date rows must not age out under a TTL
+    click.create_schema()
+    for table in schema.TABLES:
+        batches = duck.query(f'SELECT * FROM "{table}"').to_batches()
+        click.append({table: batches})
+    return click
+
+
+def assert_same(a: pa.Table, b: pa.Table, what: str) -> None:
+    """Same columns, same rows in the same order; floats within 1e-9 (relative) or 1e-9."""
+    assert a.column_names == b.column_names, what
+    rows_a, rows_b = a.to_pylist(), b.to_pylist()
+    assert len(rows_a) == len(rows_b), f"{what}: {len(rows_a)} rows vs {len(rows_b)}"
+    for i, (x, y) in enumerate(zip(rows_a, rows_b, strict=True)):
+        for col in a.column_names:
+            u, v = x[col], y[col]
+            if isinstance(u, float) or isinstance(v, float):
+                assert (u is None) == (v is None), f"{what} row {i} {col}: {u!r} vs {v!r}"
+                if u is not None:
+                    assert math.isclose(u, v, rel_tol=1e-9, abs_tol=1e-9), (
+                        f"{what} row {i} {col}: {u!r} vs {v!r}"
+                    )
+            else:
+                assert u == v, f"{what} row {i} {col}: {u!r} vs {v!r}"
+
+
+# --- the recorded sessions ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recorded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every recording, replayed over its own protocol into one running server."""
+    tmp = tmp_path_factory.mktemp("recorded")
+    svc = Service(make_config(tmp))
+    svc.start()
+    try:
+        for scenario in recordings.scenarios():
+            for _req, _resp in recordings.replay(
+                scenario, f"127.0.0.1:{svc.endpoints.grpc_port}", svc.endpoints.http_url
+            ):
+                pass
+    finally:
+        svc.stop()
+    return svc.config.database
+
+
+@pytest.fixture(scope="module")
+def recorded(recorded_db: Path) -> Iterator[tuple[DuckDBStore, ChdbStore]]:
+    duck = DuckDBStore(recorded_db, read_only=True)
+    click = copy_to_chdb(duck)
+    yield duck, click
+    click.close()
+    duck.close()
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_recordings_same_answer_on_both_engines(
+    name: str, recorded: tuple[DuckDBStore, ChdbStore]
+) -> None:
+    duck, click = recorded
+    for values in ({}, VARIANTS.get(name, {"since": "2026-11-27T22:10:00Z"})):
+        a = querypack.run(duck, name, values)
+        b = querypack.run(click, name, values)
+        assert_same(a, b, f"{name} {values}")
+    assert querypack.run(duck, name).num_rows > 0
+
+
+def _last_results() -> Iterator[tuple[str, dict[str, Any]]]:
+    """(scenario, result) for the last result of each session_id (README: a --continue
+    process reports running totals that include the earlier process)."""
+    for scenario in recordings.scenarios():
+        last: dict[str, dict[str, Any]] = {}
+        for result in recordings.results(scenario):
+            last[result["session_id"]] = result
+        for result in last.values():
+            yield scenario, result
+
+
+RESULTS = list(_last_results())
+
+
+@pytest.mark.parametrize(
+    ("scenario", "result"), RESULTS, ids=[f"{s}-{r['session_id'][:8]}" for s, r in RESULTS]
+)
+def test_cost_and_tokens_are_claude_codes_own(
+    scenario: str, result: dict[str, Any], recorded: tuple[DuckDBStore, ChdbStore]
+) -> None:
+    session = result["session_id"]
+    usage = result["modelUsage"]
+    want_tokens = {
+        "input_tokens": sum(m["inputTokens"] for m in usage.values()),
+        "output_tokens": sum(m["outputTokens"] for m in usage.values()),
+        "cache_read_tokens": sum(m["cacheReadInputTokens"] for m in usage.values()),
+        "cache_creation_tokens": sum(m["cacheCreationInputTokens"] for m in usage.values()),
+    }
+    for store in recorded:
+        sessions = querypack.run(store, "sessions", {"session": session}).to_pylist()
+        if result["total_cost_usd"] == 0 and not sessions:
+            continue  # nothing was spent and nothing was recorded
+        (row,) = sessions
+        assert abs(row["cost_usd"] - result["total_cost_usd"]) < 1e-6, store.name
+        assert {k: row[k] for k in want_tokens} == want_tokens, store.name
+
+        rows = querypack.run(store, "cost", {"session": session}).to_pylist()
+        total = rows[-1]
+        assert total["model"] == "total"
+        assert abs(total["cost_usd"] - result["total_cost_usd"]) < 1e-6, store.name
+        assert {k: total[k] for k in want_tokens} == want_tokens, store.name
+        per_model = {r["model"]: r for r in rows[:-1]}
+        for model, m in usage.items():
+            assert abs(per_model[model]["cost_usd"] - m["costUSD"]) < 1e-6, (store.name, model)
+
+
+@pytest.mark.parametrize("scenario", recordings.scenarios())
+def test_metric_reconciliation_agrees_with_events(
+    scenario: str, recorded: tuple[DuckDBStore, ChdbStore]
+) -> None:
+    """claude_code.cost.usage, delta or cumulative (resume: a counter reset), adds up to the
+    api_request events of every session, and to Claude Code's own total."""
+    for _scenario, result in (r for r in RESULTS if r[0] == scenario):
+        for store in recorded:
+            rows = querypack.run(store, "cost", {"session": result["session_id"]}).to_pylist()
+            for row in rows:
+                assert abs(row["difference_usd"]) < 1e-9, (store.name, row)
+            assert abs(rows[-1]["metric_cost_usd"] - result["total_cost_usd"]) < 1e-6
+
+
+def test_resume_is_one_session_across_two_processes(
+    recorded: tuple[DuckDBStore, ChdbStore],
+) -> None:
+    (result,) = [r for s, r in RESULTS if s == "resume-grpc"]
+    duck, _ = recorded
+    points = duck.query(
+        "SELECT StartTimeUnix, max(Value) AS last_value FROM otel_metrics_sum "
+        "WHERE MetricName = 'claude_code.cost.usage' AND SessionId = $s "
+        "GROUP BY StartTimeUnix ORDER BY StartTimeUnix",
+        {"s": result["session_id"]},
+    ).to_pylist()
+    # Two processes, each a cumulative series from its own start: summing the last values of
+    # both (not the maximum, not every point) is Claude Code's total.
+    assert len(points) == 2
+    assert points[1]["last_value"] < points[0]["last_value"]  # the reset: it restarted lower
+    assert abs(sum(p["last_value"] for p in points) - result["total_cost_usd"]) < 1e-9
+
+
+# --- a synthetic year ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DuckDBStore, ChdbStore]]:
+    path = tmp_path_factory.mktemp("synthetic") / "synthetic.duckdb"
+    duck = DuckDBStore(path)
+    duck.create_schema()
+    bench.load(duck, events=20_000, seed=11, workers=1)
+    click = copy_to_chdb(duck)
+    yield duck, click
+    click.close()
+    duck.close()
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_synthetic_year_same_answer_on_both_engines(
+    name: str, synthetic: tuple[DuckDBStore, ChdbStore]
+) -> None:
+    duck, click = synthetic
+    window = {"since": "2026-03-01", "until": "2026-06-15T12:00:00"}
+    for values in ({}, VARIANTS.get(name, window), window):
+        a = querypack.run(duck, name, values)
+        b = querypack.run(click, name, values)
+        assert a.num_rows > 0, (name, values)
+        assert_same(a, b, f"{name} {values}")
+
+
+def test_synthetic_metric_reconciliation(synthetic: tuple[DuckDBStore, ChdbStore]) -> None:
+    """Half the sessions export delta and half cumulative metrics, 6% are resumed: every
+    month's metric cost equals its event cost."""
+    for store in synthetic:
+        rows = querypack.run(store, "cost", {"period": "month"}).to_pylist()
+        assert len(rows) > 12
+        for row in rows:
+            assert abs(row["difference_usd"]) < 1e-6 * max(1.0, row["cost_usd"]), row
+
+
+def test_percentiles_are_exact(synthetic: tuple[DuckDBStore, ChdbStore]) -> None:
+    """ClickHouse's quantile() samples; quantileExactInclusive matches quantile_cont."""
+    duck, click = synthetic
+    durations = sorted(
+        duck.query(
+            "SELECT DurationMs FROM otel_logs WHERE EventName = 'api_request' AND Model = $m",
+            {"m": "claude-sonnet-4-5-20250929"},
+        )
+        .column(0)
+        .to_pylist()
+    )
+
+    def exact(q: float) -> float:  # linear interpolation between closest ranks
+        pos = q * (len(durations) - 1)
+        lo = math.floor(pos)
+        hi = min(lo + 1, len(durations) - 1)
+        return durations[lo] + (durations[hi] - durations[lo]) * (pos - lo)
+
+    for store in (duck, click):
+        rows = {r["model"]: r for r in querypack.run(store, "api-latency").to_pylist()}
+        row = rows["claude-sonnet-4-5-20250929"]
+        assert row["requests"] == len(durations)
+        for q, col in ((0.5, "duration_p50_ms"), (0.95, "duration_p95_ms")):
+            assert math.isclose(row[col], exact(q), rel_tol=1e-12), (store.name, col)
+
+
+def test_since_until_and_session_are_bound(synthetic: tuple[DuckDBStore, ChdbStore]) -> None:
+    duck, click = synthetic
+    sessions = querypack.run(duck, "sessions").to_pylist()
+    one = sessions[len(sessions) // 2]
+    for store in (duck, click):
+        only = querypack.run(store, "sessions", {"session": one["session_id"]}).to_pylist()
+        assert [r["session_id"] for r in only] == [one["session_id"]]
+        assert only[0]["cost_usd"] == pytest.approx(one["cost_usd"])
+        since = one["started"] + dt.timedelta(microseconds=1)
+        later = querypack.run(store, "sessions", {"since": since.isoformat()}).to_pylist()
+        assert later and all(r["started"] >= since for r in later)
+        # a value that looks like SQL is a value, not SQL
+        none = querypack.run(store, "sessions", {"session": "x' OR '1'='1"}).to_pylist()
+        assert none == []
