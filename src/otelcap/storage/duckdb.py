@@ -39,6 +39,13 @@ class DuckDBStore:
         self._lock = threading.Lock()  # guards the writer connection
         self._closed = False
 
+        if not read_only:
+            # DuckDB checkpoints when the WAL reaches 16 MB, about every 16k Claude Code log
+            # rows; each checkpoint recompresses the open row group and stalls the commit that
+            # triggers it (0.2-1 s). At 64 MB appends ran ~35% faster (31k → 43k rows/s, 8k-row
+            # flushes); the price is a longer WAL replay after a crash.
+            self._con.execute("SET checkpoint_threshold = '64MB'")
+
     def create_schema(self) -> None:
         with self._lock:
             for _table, ddl in ddl_statements("duckdb"):
