@@ -230,3 +230,22 @@ def test_full_queue_answers_retryable_codes_and_loses_nothing(tmp_path: Any) -> 
         svc.stop()
     with duckdb.connect(str(cfg.database), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM otel_logs").fetchone()[0] == 2 * LOG_REQ.items
+
+
+def test_a_malformed_request_converted_in_a_group_fails_alone(server: Service) -> None:
+    """Concurrent requests are converted together; a bad one must not fail the others."""
+    bodies = [LOG_REQ.body] * 7 + [b"\xff\xff\xff garbage"]
+    barrier = threading.Barrier(len(bodies))
+    statuses: list[int] = []
+
+    def send(body: bytes) -> None:
+        barrier.wait()
+        statuses.append(_post(server, "/v1/logs", body, PB)[0])
+
+    threads = [threading.Thread(target=send, args=(b,)) for b in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(statuses) == [200] * 7 + [400]
+    assert _logs_count(server) == 7 * LOG_REQ.items

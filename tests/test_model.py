@@ -176,7 +176,7 @@ def test_all_five_metric_kinds() -> None:
     summ = conv.batches["otel_metrics_summary"].to_pylist()[0]
     assert summ["ValueAtQuantiles.Quantile"] == [0.5, 0.99]
     assert summ["ValueAtQuantiles.Value"] == [9.0, 20.0]
-    assert "no data" in conv.reason
+    assert "no data" in conv.tally.reasons[0]
 
 
 def test_spans_with_events_and_links() -> None:
@@ -202,3 +202,22 @@ def test_spans_with_events_and_links() -> None:
     assert first["Links.Flags"] == [1]
     assert second["Duration"] == 10 and second["Events.Name"] == []
     assert second["TraceId"] == "ab" * 16 and second["SpanId"] == "ce" * 8
+
+
+def test_many_requests_convert_together_with_per_request_tallies() -> None:
+    good = ExportTraceServiceRequest()
+    spans = good.resource_spans.add().scope_spans.add().spans
+    spans.add(trace_id=b"\x01" * 16, span_id=b"\x02" * 8, name="a")
+    spans.add(trace_id=b"\x01" * 16, span_id=b"\x03" * 8, name="b")
+    mixed = ExportTraceServiceRequest()
+    spans = mixed.resource_spans.add().scope_spans.add().spans
+    spans.add(trace_id=b"\x01" * 2, span_id=b"\x02" * 8, name="bad")
+    spans.add(trace_id=b"\x01" * 16, span_id=b"\x04" * 8, name="c")
+    empty = ExportTraceServiceRequest()
+    conv = to_batches(
+        "traces", [good.SerializeToString(), mixed.SerializeToString(), empty.SerializeToString()]
+    )
+    assert conv.batches["otel_traces"].column("SpanName").to_pylist() == ["a", "b", "c"]
+    assert conv.tally.accepted == [2, 1, 0]
+    assert conv.tally.rejected == [0, 1, 0]
+    assert conv.tally.reasons[0] == "" and "trace_id" in conv.tally.reasons[1]

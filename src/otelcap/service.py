@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from otelcap.config import Config
-from otelcap.model import to_batches
+from otelcap.ingest import Ingest
 from otelcap.pipeline import Pipeline
 from otelcap.queryapi import QueryApi
 from otelcap.receiver import IngestResult
@@ -59,6 +59,15 @@ class Service:
             queue_max_rows=config.queue_max_rows,
             metrics=self.metrics,
         )
+        self._ingest = Ingest(self.sanitizer, self.pipeline, COMMIT_TIMEOUT_S)
+        self.metrics.gauge(
+            "otelcap_conversion_groups", "Conversion rounds (requests converted together).",
+            lambda: self._ingest.groups,
+        )  # fmt: skip
+        self.metrics.gauge(
+            "otelcap_conversion_grouped_requests", "Requests converted in those rounds.",
+            lambda: self._ingest.grouped_requests,
+        )  # fmt: skip
         self.metrics.gauge(
             "otelcap_queue_rows", "Rows waiting for the writer.", lambda: self.pipeline.queued_rows
         )
@@ -80,13 +89,8 @@ class Service:
         self._stopped = threading.Event()
 
     def ingest(self, signal_name: str, data: bytes) -> IngestResult:
-        """The sink both receivers call: model → sanitize → queue → wait for the commit."""
-        with self.pipeline.arriving():
-            conv = to_batches(signal_name, data)
-            batches = self.sanitizer.sanitize(conv.batches)
-            ticket = self.pipeline.submit(batches)
-        ticket.wait(COMMIT_TIMEOUT_S)
-        return IngestResult(conv.rows, conv.rejected, conv.reason)
+        """The sink both receivers call: convert → sanitize → queue → wait for the commit."""
+        return self._ingest(signal_name, data)
 
     def start(self) -> None:
         self.pipeline.start()

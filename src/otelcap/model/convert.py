@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from otelcap.model import claude, logs, metrics, traces
+from otelcap.model import claude, logs, metrics, traces, wire
 
 Batches = dict[str, pa.RecordBatch]
 SIGNALS = ("logs", "metrics", "traces")
@@ -14,27 +14,31 @@ SIGNALS = ("logs", "metrics", "traces")
 
 @dataclass
 class Conversion:
+    """Batches for every table, and per request (in the order given) how many records,
+    data points or spans were kept and rejected, and why."""
+
     batches: Batches = field(default_factory=dict)
-    rejected: int = 0  # records, data points or spans that could not be stored
-    reason: str = ""
+    tally: wire.Tally = field(default_factory=lambda: wire.Tally([], [], []))
 
     @property
     def rows(self) -> int:
         return sum(b.num_rows for b in self.batches.values())
 
 
-def to_batches(signal: str, data: bytes) -> Conversion:
-    """Convert a serialized Export*ServiceRequest. Empty tables are left out. Raises
-    BadRequest when the bytes are not a valid request."""
+def to_batches(signal: str, payloads: bytes | list[bytes]) -> Conversion:
+    """Convert serialized Export*ServiceRequests of one signal together. Empty tables are
+    left out. Raises BadRequest when any payload is not a valid request."""
+    if isinstance(payloads, bytes):
+        payloads = [payloads]
     if signal == "logs":
-        batch, rejected, reason = logs.convert(data)
+        batch, tally = logs.convert(payloads)
         out = {"otel_logs": claude.promote_logs(batch)}
     elif signal == "traces":
-        batch, rejected, reason = traces.convert(data)
+        batch, tally = traces.convert(payloads)
         out = {"otel_traces": claude.promote_spans(batch)}
     elif signal == "metrics":
-        raw, rejected, reason = metrics.convert(data)
+        raw, tally = metrics.convert(payloads)
         out = {name: claude.promote_metrics(b) for name, b in raw.items()}
     else:
         raise ValueError(f"unknown signal {signal!r}; expected one of {SIGNALS}")
-    return Conversion({k: v for k, v in out.items() if v.num_rows}, rejected, reason)
+    return Conversion({k: v for k, v in out.items() if v.num_rows}, tally)

@@ -9,9 +9,9 @@ from otelcap.model import wire
 from otelcap.model.schema import LOGS
 
 
-def convert(data: bytes) -> tuple[pa.RecordBatch, int, str]:
-    """Returns (batch, rejected records, first rejection reason)."""
-    res = wire.root(wire.decode("logs", data))
+def convert(payloads: list[bytes]) -> tuple[pa.RecordBatch, wire.Tally]:
+    """Returns the batch and, per request, records kept and rejected."""
+    res = wire.root(wire.decode("logs", payloads))
     scopes = res.child("scope_logs", "scope", this="resource")
     recs = scopes.child("log_records", "record", this="scope")
 
@@ -22,8 +22,11 @@ def convert(data: bytes) -> tuple[pa.RecordBatch, int, str]:
         pc.or_(pc.equal(tid_len, 0), pc.equal(tid_len, 16)),
         pc.or_(pc.equal(sid_len, 0), pc.equal(sid_len, 8)),
     )
-    rejected = len(recs) - pc.sum(ok).as_py() if len(recs) else 0
-    reason = "log record with a malformed trace_id (want 16 bytes) or span_id (want 8)"
+    tally = wire.Tally.count(
+        recs.parents["request"], len(payloads), ok,
+        "log record with a malformed trace_id (want 16 bytes) or span_id (want 8)",
+    )  # fmt: skip
+    rejected = sum(tally.rejected)
     values = recs.values if not rejected else pc.filter(recs.values, ok)
     if rejected:
         recs = wire.Level(values, {k: pc.filter(v, ok) for k, v in recs.parents.items()})
@@ -60,4 +63,4 @@ def convert(data: bytes) -> tuple[pa.RecordBatch, int, str]:
         "DroppedAttributesCount": recs.field("dropped_attributes_count"),
         "WorkflowStep": pa.array([""] * n, pa.string()),
     }
-    return wire.assemble(LOGS, cols, n), rejected, reason if rejected else ""
+    return wire.assemble(LOGS, cols, n), tally

@@ -76,8 +76,8 @@ def _kind_columns(kind: str, pts: wire.Level, kind_struct: pa.Array) -> dict[str
     return c
 
 
-def convert(data: bytes) -> tuple[dict[str, pa.RecordBatch], int, str]:
-    res = wire.root(wire.decode("metrics", data))
+def convert(payloads: list[bytes]) -> tuple[dict[str, pa.RecordBatch], wire.Tally]:
+    res = wire.root(wire.decode("metrics", payloads))
     scopes = res.child("scope_metrics", "scope", this="resource")
     metrics = scopes.child("metrics", "metric", this="scope")
 
@@ -102,6 +102,8 @@ def convert(data: bytes) -> tuple[dict[str, pa.RecordBatch], int, str]:
         "MetricUnit": wire.text(metrics.field("unit")),
     }
     out: dict[str, pa.RecordBatch] = {}
+    n_requests = len(payloads)
+    accepted = [0] * n_requests
     has_data = pa.array([False] * len(metrics))
     for kind, (table, schema) in KIND_TABLE.items():
         kind_struct = metrics.field(kind)
@@ -109,6 +111,8 @@ def convert(data: bytes) -> tuple[dict[str, pa.RecordBatch], int, str]:
         pts = wire.Level(kind_struct, metrics.parents).child("data_points", "point", this="metric")
         if not len(pts):
             continue
+        points = wire.per_request(pts.parents["request"], n_requests)
+        accepted = [a + b for a, b in zip(accepted, points, strict=True)]
         cols: dict[str, Any] = {k: pts.up("resource", v) for k, v in per_resource.items()}
         cols.update({k: pts.up("scope", v) for k, v in per_scope.items()})
         cols.update({k: pts.up("metric", v) for k, v in per_metric.items()})
@@ -118,7 +122,9 @@ def convert(data: bytes) -> tuple[dict[str, pa.RecordBatch], int, str]:
         cols["Flags"] = pts.field("flags")
         cols.update(_kind_columns(kind, pts, kind_struct))
         out[table] = wire.assemble(schema, cols, len(pts))
-    empty = len(metrics) - pc.sum(has_data).as_py() if len(metrics) else 0
     # A metric without data has no points to count as rejected; say so all the same.
-    reason = f"{empty} metric(s) had no data (no sum/gauge/histogram/summary)" if empty else ""
-    return out, 0, reason
+    empty = wire.per_request(metrics.parents["request"], n_requests, pc.invert(has_data))
+    reasons = [
+        f"{e} metric(s) had no data (no sum/gauge/histogram/summary)" if e else "" for e in empty
+    ]
+    return out, wire.Tally(accepted, [0] * n_requests, reasons)

@@ -20,8 +20,8 @@ def _enum_names(codes: pa.Array, names: pa.Array) -> pa.Array:
     return pc.if_else(known, picked, pc.cast(codes, pa.string()))
 
 
-def convert(data: bytes) -> tuple[pa.RecordBatch, int, str]:
-    res = wire.root(wire.decode("traces", data))
+def convert(payloads: list[bytes]) -> tuple[pa.RecordBatch, wire.Tally]:
+    res = wire.root(wire.decode("traces", payloads))
     scopes = res.child("scope_spans", "scope", this="resource")
     spans = scopes.child("spans", "span", this="scope")
 
@@ -29,8 +29,11 @@ def convert(data: bytes) -> tuple[pa.RecordBatch, int, str]:
         pc.equal(pc.binary_length(spans.field("trace_id")), 16),
         pc.equal(pc.binary_length(spans.field("span_id")), 8),
     )
-    rejected = len(spans) - pc.sum(ok).as_py() if len(spans) else 0
-    if rejected:
+    tally = wire.Tally.count(
+        spans.parents["request"], len(payloads), ok,
+        "span with an invalid trace_id (want 16 bytes) or span_id (want 8 bytes)",
+    )  # fmt: skip
+    if sum(tally.rejected):
         spans = wire.Level(
             pc.filter(spans.values, ok), {k: pc.filter(v, ok) for k, v in spans.parents.items()}
         )
@@ -79,5 +82,4 @@ def convert(data: bytes) -> tuple[pa.RecordBatch, int, str]:
         "Links.DroppedAttributesCount": wire.list_of(links, "dropped_attributes_count"),
         "Links.Flags": wire.list_of(links, "flags"),
     }  # fmt: skip
-    reason = "span with an invalid trace_id (want 16 bytes) or span_id (want 8 bytes)"
-    return wire.assemble(TRACES, cols, len(spans)), rejected, reason if rejected else ""
+    return wire.assemble(TRACES, cols, len(spans)), tally

@@ -13,6 +13,7 @@ import base64
 import itertools
 import json
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,13 +48,40 @@ def _handler(signal: str) -> Any:
     return h
 
 
-def decode(signal: str, data: bytes) -> pa.Array:
-    """Serialized request → the list array of its resource_* entries (one list, one row)."""
+def decode(signal: str, payloads: list[bytes]) -> pa.Array:
+    """Serialized requests → one list array of their resource_* entries, a row per request.
+    Decoding many requests in one call spreads ptars' and Arrow's fixed costs over all."""
     try:
-        batch = _handler(signal).list_to_record_batch([data])
+        batch = _handler(signal).list_to_record_batch(payloads)
     except ValueError as exc:
         raise BadRequest(f"body is not a valid OTLP {signal} protobuf message: {exc}") from None
     return batch.column(0)
+
+
+def per_request(
+    request_of_row: pa.Array, n_requests: int, keep: pa.Array | None = None
+) -> list[int]:
+    """How many rows (or, with `keep`, how many kept rows) each request contributed."""
+    idx = request_of_row.to_numpy(zero_copy_only=False)
+    if keep is not None:
+        idx = idx[keep.to_numpy(zero_copy_only=False)]
+    return [int(x) for x in np.bincount(idx, minlength=n_requests)]
+
+
+@dataclass
+class Tally:
+    """Per request of a decode: rows kept, rows rejected, and why (OTLP partial success)."""
+
+    accepted: list[int]
+    rejected: list[int]
+    reasons: list[str]
+
+    @classmethod
+    def count(cls, request_of_row: pa.Array, n_requests: int, ok: pa.Array, why: str) -> Tally:
+        kept = per_request(request_of_row, n_requests, ok)
+        total = per_request(request_of_row, n_requests)
+        rejected = [t - k for t, k in zip(total, kept, strict=True)]
+        return cls(kept, rejected, [why if r else "" for r in rejected])
 
 
 class Level:
@@ -84,7 +112,8 @@ class Level:
 
 
 def root(lists: pa.Array) -> Level:
-    return Level(pc.list_flatten(lists), {})
+    """The resource level of decoded requests; parents["request"] says which request."""
+    return Level(pc.list_flatten(lists), {"request": pc.list_parent_indices(lists)})
 
 
 def _field(struct: pa.Array, name: str) -> pa.Array:
