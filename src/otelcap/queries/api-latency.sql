@@ -10,7 +10,7 @@ WITH req AS (
     SELECT
         Model,
         DurationMs,
-        TRY_CAST(nullif(LogAttributes['ttft_ms'], '') AS DOUBLE) AS ttft_ms
+        TtftMs AS ttft_ms
     FROM otel_logs
     WHERE EventName = 'api_request'
       AND Timestamp >= $since

@@ -85,10 +85,10 @@ WITH failures AS MATERIALIZED (
             SELECT
                 SessionId, PromptId, EventSequence, Timestamp, EventName, ToolName, StatusCode,
                 DecisionSource, ErrorType, Error,
-                coalesce(LogAttributes['status'], '') AS connection_status,
-                TRY_CAST(nullif(LogAttributes['num_blocking'], '') AS BIGINT) AS hooks_blocking,
-                TRY_CAST(nullif(LogAttributes['num_non_blocking_error'], '') AS BIGINT) AS hooks_erred,
-                TRY_CAST(nullif(LogAttributes['num_cancelled'], '') AS BIGINT) AS hooks_cancelled
+                ConnectionStatus AS connection_status,
+                HooksBlocking AS hooks_blocking,
+                HooksNonBlockingError AS hooks_erred,
+                HooksCancelled AS hooks_cancelled
             FROM otel_logs
             WHERE EventName IN ('hook_execution_complete', 'mcp_server_connection')
               AND Timestamp >= $since

@@ -5,7 +5,7 @@ WITH req AS (
   SELECT
     Model,
     DurationMs,
-    accurateCastOrNull(nullIf(LogAttributes['ttft_ms'], ''), 'Nullable(Float64)') AS ttft_ms
+    TtftMs AS ttft_ms
   FROM otel_logs
   WHERE
     EventName = 'api_request'

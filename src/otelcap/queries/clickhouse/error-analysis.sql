@@ -106,10 +106,10 @@ WITH failures AS (
         DecisionSource,
         ErrorType,
         Error,
-        COALESCE(LogAttributes['status'], '') AS connection_status,
-        accurateCastOrNull(nullIf(LogAttributes['num_blocking'], ''), 'Nullable(Int64)') AS hooks_blocking,
-        accurateCastOrNull(nullIf(LogAttributes['num_non_blocking_error'], ''), 'Nullable(Int64)') AS hooks_erred,
-        accurateCastOrNull(nullIf(LogAttributes['num_cancelled'], ''), 'Nullable(Int64)') AS hooks_cancelled
+        ConnectionStatus AS connection_status,
+        HooksBlocking AS hooks_blocking,
+        HooksNonBlockingError AS hooks_erred,
+        HooksCancelled AS hooks_cancelled
       FROM otel_logs
       WHERE
         EventName IN ('hook_execution_complete', 'mcp_server_connection')

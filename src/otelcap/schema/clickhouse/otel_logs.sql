@@ -47,6 +47,11 @@ CREATE TABLE IF NOT EXISTS otel_logs
     CacheCreationTokens Nullable(Int64) DEFAULT toInt64OrNull(LogAttributes['cache_creation_tokens']) CODEC(ZSTD(1)),  -- promoted from 'cache_creation_tokens'; NULL when absent or not a number
     PromptLength Nullable(Int64) DEFAULT toInt64OrNull(LogAttributes['prompt_length']) CODEC(ZSTD(1)),  -- promoted from 'prompt_length'; NULL when absent or not a number
     Success Nullable(Bool) DEFAULT multiIf(lower(LogAttributes['success']) = 'true', true, lower(LogAttributes['success']) = 'false', false, NULL),  -- promoted from 'success' ("true"/"false" on the wire)
+    TtftMs Nullable(Float64) DEFAULT toFloat64OrNull(LogAttributes['ttft_ms']) CODEC(ZSTD(1)),  -- promoted from 'ttft_ms'; NULL when absent or not a number
+    ConnectionStatus LowCardinality(String) DEFAULT LogAttributes['status'] CODEC(ZSTD(1)),  -- promoted from 'status'; '' when absent
+    HooksBlocking Nullable(Int64) DEFAULT toInt64OrNull(LogAttributes['num_blocking']) CODEC(ZSTD(1)),  -- promoted from 'num_blocking'; NULL when absent or not a number
+    HooksNonBlockingError Nullable(Int64) DEFAULT toInt64OrNull(LogAttributes['num_non_blocking_error']) CODEC(ZSTD(1)),  -- promoted from 'num_non_blocking_error'; NULL when absent or not a number
+    HooksCancelled Nullable(Int64) DEFAULT toInt64OrNull(LogAttributes['num_cancelled']) CODEC(ZSTD(1)),  -- promoted from 'num_cancelled'; NULL when absent or not a number
     INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
     INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
@@ -62,4 +67,7 @@ PARTITION BY toDate(Timestamp)
 PRIMARY KEY (ServiceName, toDateTime(Timestamp))
 ORDER BY (ServiceName, toDateTime(Timestamp), Timestamp)
 TTL toDateTime(Timestamp) + toIntervalDay(90)
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
+-- otelcap: non_replicated_deduplication_window keeps the last 1000 insert tokens of a plain
+-- MergeTree (Replicated/Shared engines keep them by default), so a flush replayed from the
+-- spool after an answer was lost is not stored twice.
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000;

@@ -42,5 +42,10 @@ CREATE TABLE IF NOT EXISTS otel_logs (
     "CacheReadTokens" BIGINT,  -- promoted from the attribute map
     "CacheCreationTokens" BIGINT,  -- promoted from the attribute map
     "PromptLength" BIGINT,  -- promoted from the attribute map
-    "Success" BOOLEAN  -- promoted from the attribute map
+    "Success" BOOLEAN,  -- promoted from the attribute map
+    "TtftMs" DOUBLE,  -- promoted: api_request time to first token
+    "ConnectionStatus" VARCHAR,  -- promoted: mcp_server_connection status
+    "HooksBlocking" BIGINT,  -- promoted: hook_execution_complete num_blocking
+    "HooksNonBlockingError" BIGINT,  -- promoted: hook_execution_complete num_non_blocking_error
+    "HooksCancelled" BIGINT  -- promoted: hook_execution_complete num_cancelled
 );
