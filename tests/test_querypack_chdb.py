@@ -150,7 +150,9 @@ def test_stores_are_isolated() -> None:
     try:
         a.create_schema()
         b.create_schema()
-        batch = pa.RecordBatch.from_pylist([{"SessionId": "only-in-a"}])
+        # A current timestamp: a 1970 default would be dropped by the 90-day TTL on merge.
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        batch = pa.RecordBatch.from_pylist([{"SessionId": "only-in-a", "Timestamp": now}])
         a.append({"otel_logs": [batch]})
         assert a.query("SELECT count() AS n FROM otel_logs").to_pylist() == [{"n": 1}]
         assert b.query("SELECT count() AS n FROM otel_logs").to_pylist() == [{"n": 0}]
