@@ -18,7 +18,7 @@ def claude_env(host: str, grpc_port: int, http_port: int, protocol: str) -> list
     ]
 
 
-def render(host: str, grpc_port: int, http_port: int, database: Path, backend: str) -> str:
+def render(host: str, grpc_port: int, http_port: int, database: Path | str, backend: str) -> str:
     env = "\n".join(f"  export {line}" for line in claude_env(host, grpc_port, http_port, "grpc"))
     return (
         f"otelcap is receiving OTLP\n"

@@ -17,7 +17,6 @@ What differs from DuckDB, and is handled here so callers see the same Arrow:
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 import threading
@@ -26,14 +25,18 @@ from typing import Any
 
 import pyarrow as pa
 
-from otelcap.errors import OtelcapError, StoreUnavailable
-from otelcap.storage.base import ddl_statements
+from otelcap.errors import StoreUnavailable
+from otelcap.storage.chcommon import (
+    DEFAULT_TTL_DAYS,
+    QueryFailed,
+    ddl,
+    has_uint32,
+    naive_utc,
+    param_text,
+    restore_datetimes,
+)
 
-# Rows a stock Collector deployment keeps for 90 days; 0 disables the TTL (tests with fixed
-# recordings would otherwise lose their rows once the recording date is 90 days old).
-DEFAULT_TTL_DAYS = 90
-_TTL_LINE = re.compile(r"^TTL .*$", re.MULTILINE)
-_TTL_DAYS = re.compile(r"toIntervalDay\(\d+\)")
+__all__ = ["DEFAULT_TTL_DAYS", "ChdbStore", "QueryFailed"]
 
 
 class ChdbStore:
@@ -65,12 +68,8 @@ class ChdbStore:
                 raise QueryFailed(str(exc).strip()) from None
 
     def create_schema(self) -> None:
-        for _table, ddl in ddl_statements("clickhouse"):
-            if self.ttl_days:
-                ddl = _TTL_DAYS.sub(f"toIntervalDay({int(self.ttl_days)})", ddl)
-            else:
-                ddl = _TTL_LINE.sub("", ddl)
-            self._run(ddl)
+        for _table, statement in ddl(self.ttl_days):
+            self._run(statement)
 
     def append(self, batches: dict[str, list[pa.RecordBatch]]) -> None:
         for table, parts in batches.items():
@@ -95,27 +94,14 @@ class ChdbStore:
     def query(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> pa.Table:
         if isinstance(params, list):
             raise TypeError("ClickHouse binds parameters by name ({name:Type}), not position")
-        text = {k: _param_text(v) for k, v in (params or {}).items()}
+        text = {k: param_text(v) for k, v in (params or {}).items()}
         table: pa.Table = self._run(sql, "ArrowTable", params=text)
-        if any(pa.types.is_uint32(f.type) for f in table.schema):
-            table = self._datetimes(table, sql, text)
-        return _naive_utc(table)
-
-    def _datetimes(self, table: pa.Table, sql: str, params: dict[str, str]) -> pa.Table:
-        """UInt32 columns that are DateTime in ClickHouse become timestamps again. DESCRIBE of
-        the query only analyses it, so this costs a parse, not a second run."""
-        described = self._run(f"DESCRIBE ({sql})", "ArrowTable", params=params)
-        names, kinds = described.column("name").to_pylist(), described.column("type").to_pylist()
-        types = dict(zip(names, kinds, strict=True))
-        cols = []
-        for field, col in zip(table.schema, table.columns, strict=True):
-            typ = str(types.get(field.name, ""))
-            if pa.types.is_uint32(field.type) and re.fullmatch(
-                r"(Nullable\()?DateTime(\(.*\))?\)?", typ
-            ):
-                col = col.cast(pa.int64()).cast(pa.timestamp("s"))
-            cols.append(col)
-        return pa.Table.from_arrays(cols, names=table.schema.names)
+        if has_uint32(table):
+            # DateTime arrives as UInt32. DESCRIBE of the query only analyses it, so this
+            # costs a parse, not a second run.
+            described = self._run(f"DESCRIBE ({sql})", "ArrowTable", params=text)
+            table = restore_datetimes(table, described)
+        return naive_utc(table)
 
     def close(self) -> None:
         with self._lock:
@@ -126,41 +112,3 @@ class ChdbStore:
                 self._con.query(f"DROP DATABASE IF EXISTS {self.database}")
             finally:
                 self._con.close()
-
-
-class QueryFailed(OtelcapError):
-    """ClickHouse refused a statement (bad SQL, unknown column, bad parameter value)."""
-
-
-def _param_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value.isoformat(sep=" ", timespec="microseconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if value is None:
-        raise TypeError("ClickHouse query parameters cannot be NULL; use a sentinel value")
-    return str(value)
-
-
-def _naive_utc(table: pa.Table) -> pa.Table:
-    """Timestamps as naive UTC, as DuckDB returns them; NOT NULL flags dropped."""
-    fields = []
-    for field in table.schema:
-        typ = field.type
-        if pa.types.is_timestamp(typ) and typ.tz is not None:
-            typ = pa.timestamp(typ.unit)
-        fields.append(pa.field(field.name, typ, nullable=True))
-    schema = pa.schema(fields)
-    if schema == table.schema:
-        return table
-    cols = []
-    for field, col in zip(schema, table.columns, strict=True):
-        if pa.types.is_timestamp(field.type) and col.type != field.type:
-            # Same instants; only the zone annotation goes (Arrow stores UTC underneath).
-            col = col.cast(pa.int64()).cast(field.type)
-        cols.append(col)
-    return pa.Table.from_arrays(cols, schema=schema)

@@ -59,4 +59,7 @@ ENGINE = MergeTree
 PARTITION BY toDate(Timestamp)
 ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))
 TTL toDateTime(Timestamp) + toIntervalDay(90)
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
+-- otelcap: non_replicated_deduplication_window keeps the last 1000 insert tokens of a plain
+-- MergeTree (Replicated/Shared engines keep them by default), so a flush replayed from the
+-- spool after an answer was lost is not stored twice.
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000;

@@ -1,0 +1,129 @@
+"""The Store contract, on every backend: DuckDB, ClickHouseStore on ClickHouse's engine
+in-process (chdb through clickhouse-connect: the same SQL and insert_arrow a server gets), and
+ClickHouseStore on a real server when OTELCAP_TEST_CLICKHOUSE_URL is set."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+import stores
+from otelcap import querypack
+from otelcap.model import schema
+from otelcap.storage.duckdb import DuckDBStore
+
+pytest.importorskip("chdb")
+pytest.importorskip("clickhouse_connect")
+from otelcap.storage.clickhouse import ClickHouseStore, ClickHouseTarget
+
+BACKENDS = ["duckdb", "clickhouse-chdb", "clickhouse-server"]
+
+
+def clickhouse_target(kind: str) -> ClickHouseTarget:
+    if kind == "server":
+        if not stores.SERVER_URL:
+            pytest.skip(stores.NO_SERVER)
+        from otelcap import config as config_mod
+
+        cfg = config_mod.load(
+            {"clickhouse_database": stores.throwaway_database()},
+            env={"OTELCAP_CLICKHOUSE_URL": stores.SERVER_URL},
+            config_file=None,
+        )
+        return ClickHouseTarget.from_config(cfg)
+    return ClickHouseTarget(chdb="", database=stores.throwaway_database())
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest) -> Iterator[Any]:
+    if request.param == "duckdb":
+        duck = DuckDBStore(":memory:")
+        duck.create_schema()
+        yield duck
+        duck.close()
+        return
+    target = clickhouse_target(request.param.split("-")[1])
+    click = ClickHouseStore(target)
+    click.create_schema()
+    yield click
+    click.close()
+    stores.drop_database(target)
+
+
+def _sql(store: Any, sql_duckdb: str, sql_clickhouse: str) -> str:
+    return sql_duckdb if store.name == "duckdb" else sql_clickhouse
+
+
+def test_create_schema_makes_every_table_and_is_idempotent(store: Any) -> None:
+    store.create_schema()  # a second time: nothing changes, nothing fails
+    for table, arrow in schema.TABLES.items():
+        got = store.query(f'SELECT * FROM "{table}" LIMIT 0' if store.name == "duckdb" else
+                          f"SELECT * FROM {table} LIMIT 0")  # fmt: skip
+        assert got.column_names == arrow.names, table
+
+
+@pytest.mark.parametrize("table", list(schema.TABLES))
+def test_rows_round_trip_with_every_type(store: Any, table: str) -> None:
+    """Maps, arrays (of maps and timestamps), DateTime64(9) to the nanosecond, NULL and set
+    nullable numbers and booleans, unsigned 64-bit values, quotes and backslashes."""
+    batches = [stores.full_batch(table, 4, 0), stores.full_batch(table, 3, 4)]
+    store.append({table: batches})
+    got = store.query(f"SELECT * FROM {table} ORDER BY ServiceName")
+    want = pa.Table.from_batches(batches)
+    assert got.column_names == want.column_names
+    assert stores.canonical(got) == stores.canonical(want)
+
+
+def test_one_flush_fills_several_tables(store: Any) -> None:
+    store.append(stores.flush(1))
+    store.append(stores.flush(2))
+    logs = store.query("SELECT ServiceName, count(*) AS n FROM otel_logs GROUP BY 1 ORDER BY 1")
+    assert logs.to_pylist() == [
+        {"ServiceName": "flush-0001", "n": 3},
+        {"ServiceName": "flush-0002", "n": 3},
+    ]
+    assert store.query("SELECT count(*) AS n FROM otel_metrics_sum").column(0)[0].as_py() == 2
+
+
+def test_old_rows_expire(store: Any) -> None:
+    """ClickHouse: a TTL on every table. DuckDB has no TTL: serve's retention deletes old
+    rows in short transactions (delete_before), checked here on both an old and a new row."""
+    if store.name == "duckdb":
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        rows = [{"Timestamp": now - dt.timedelta(days=100), "Body": "old"},
+                {"Timestamp": now, "Body": "new"}]  # fmt: skip
+        store.append({"otel_logs": [pa.RecordBatch.from_pylist(rows, schema=schema.LOGS)]})
+        assert store.delete_before("otel_logs", now - dt.timedelta(days=90), 1000) == 1
+        left = store.query("SELECT Body FROM otel_logs").column(0).to_pylist()
+        assert left == ["new"]
+        return
+    for table in schema.TABLES:
+        created = store.query(f"SHOW CREATE TABLE {table}").column(0)[0].as_py()
+        assert "+ toIntervalDay(90)" in created, table
+        assert "ttl_only_drop_parts = 1" in created, table
+        assert "non_replicated_deduplication_window = 1000" in created, table
+
+
+def test_the_query_pack_runs(store: Any) -> None:
+    for i in range(3):
+        store.append(stores.flush(i))
+    for q in querypack.load_all():
+        querypack.run(store, q, {"since": "30d"})  # binds its parameters; no error
+
+
+def test_datetime_comes_back_as_a_timestamp(store: Any) -> None:
+    store.append(stores.flush(0))  # its first row is at BASE_NS
+    sql = _sql(
+        store,
+        "SELECT date_trunc('second', Timestamp) AS t FROM otel_logs ORDER BY 1 LIMIT 1",
+        "SELECT toDateTime(Timestamp) AS t FROM otel_logs ORDER BY 1 LIMIT 1",
+    )
+    got = store.query(sql)
+    assert pa.types.is_timestamp(got.schema.field("t").type)
+    assert got.schema.field("t").type.tz is None  # naive UTC, as DuckDB answers
+    want = stores.BASE_NS // 10**9
+    assert got.column("t").cast(pa.timestamp("s")).cast(pa.int64())[0].as_py() == want
