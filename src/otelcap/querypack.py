@@ -50,6 +50,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -297,8 +298,9 @@ def run_named(
     session: str | None = None,
     params: Sequence[str] = (),
     fmt: str = "table",
+    bundle: Path | None = None,
 ) -> str:
-    """`otelcap query NAME …`: bind, run where the data is, format."""
+    """`otelcap query NAME …`: bind, run where the data is (or on an exported bundle), format."""
     if fmt not in FORMATS:
         raise QueryError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     query = load(name)
@@ -312,15 +314,36 @@ def run_named(
         if flag is not None:
             values[key] = flag
     bound = query.bind(values)
+    if bundle is not None:
+        return format_table(run_on_bundle(bundle, query.sql_for("duckdb"), bound), fmt)
     dialect = _DIALECTS.get(config.backend, config.backend)
     table = execute(config, query.sql_for(dialect), bound)
     return format_table(table, fmt)
 
 
-def run_sql(config: Config, sql: str, fmt: str = "table") -> str:
-    """`otelcap sql "SELECT …"`: read-only ad-hoc SQL in the backend's own dialect."""
+def run_on_bundle(directory: Path, sql: str, params: dict[str, Any] | None) -> pa.Table:
+    """Read-only SQL (DuckDB's) over an exported bundle's Parquet files, without importing."""
+    from otelcap.storage.bundle import BundleStore
+
+    store = BundleStore(directory)
+    try:
+        return store.query(sql, params)
+    except OtelcapError:
+        raise
+    except Exception as exc:  # DuckDB's own error type
+        raise QueryError(_engine_message(exc)) from None
+    finally:
+        store.close()
+
+
+def run_sql(config: Config, sql: str, fmt: str = "table", bundle: Path | None = None) -> str:
+    """`otelcap sql "SELECT …"`: read-only ad-hoc SQL in the backend's own dialect (DuckDB's
+    on an exported bundle)."""
     if fmt not in FORMATS:
         raise QueryError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if bundle is not None:
+        check_read_only(sql)
+        return format_table(run_on_bundle(bundle, sql, None), fmt)
     if config.backend == "duckdb":
         check_read_only(sql)  # the file is opened read-only too; this also refuses COPY … TO
     return format_table(execute(config, sql, None), fmt)
