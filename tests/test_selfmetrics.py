@@ -62,3 +62,19 @@ def test_healthz_is_unavailable_once_the_writer_stopped(server: Service) -> None
     server.pipeline.stop()
     status, body = _get(server, "/healthz")
     assert status == 503 and json.loads(body)["status"] == "unavailable"
+
+
+def test_recent_window_counts_the_last_minute_only() -> None:
+    from otelcap.selfmetrics import RecentWindow
+
+    now = [1000.0]
+    window = RecentWindow(60, clock=lambda: now[0])
+    window.add(5)
+    now[0] += 30
+    window.add(7)
+    assert window.total() == 12
+    now[0] += 30  # the first add is now 60 s old: out
+    assert window.total() == 7
+    now[0] += 3600  # a slot reused after an hour starts from zero
+    window.add(1)
+    assert window.total() == 1

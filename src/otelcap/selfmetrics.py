@@ -8,6 +8,7 @@ for what is a dict of floats.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 Labels = tuple[tuple[str, str], ...]
@@ -30,6 +31,30 @@ def _num(v: float) -> str:
     return repr(float(v)) if v != int(v) else str(int(v))
 
 
+class RecentWindow:
+    """What a counter gained over the last `seconds`, in one-second buckets: the ingest rate
+    `otelcap status` shows. A fixed ring of 60 slots, not a timestamp per event."""
+
+    def __init__(self, seconds: int = 60, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._sums = [0.0] * seconds
+        self._stamps = [-1] * seconds  # the second each slot holds
+
+    def add(self, amount: float) -> None:  # called under the registry's lock
+        now = int(self._clock())
+        i = now % self.seconds
+        if self._stamps[i] != now:
+            self._stamps[i], self._sums[i] = now, 0.0
+        self._sums[i] += amount
+
+    def total(self) -> float:
+        now = int(self._clock())
+        return sum(
+            v for v, t in zip(self._sums, self._stamps, strict=True) if 0 <= now - t < self.seconds
+        )
+
+
 class Registry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -37,16 +62,28 @@ class Registry:
         self._values: dict[str, dict[Labels, float]] = {}
         self._gauges: dict[str, Callable[[], float]] = {}
         self._hist: dict[str, tuple[tuple[float, ...], list[int], list[float]]] = {}
+        self._recent: dict[str, RecentWindow] = {}
 
-    def counter(self, name: str, help_text: str) -> None:
+    def counter(self, name: str, help_text: str, recent_s: int = 0) -> None:
+        """recent_s > 0 also keeps what the counter gained over that many seconds (`recent`)."""
         self._help[name] = ("counter", help_text)
         self._values.setdefault(name, {})
+        if recent_s:
+            self._recent[name] = RecentWindow(recent_s)
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
         key = tuple(sorted(labels.items()))
         with self._lock:
             series = self._values[name]
             series[key] = series.get(key, 0.0) + amount
+            window = self._recent.get(name)
+            if window is not None:
+                window.add(amount)
+
+    def recent(self, name: str) -> float:
+        """What the counter gained (all labels) over its window; see `counter(recent_s=…)`."""
+        with self._lock:
+            return self._recent[name].total()
 
     def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:
         """A gauge read when scraped (queue depth, spool bytes): nothing to keep in sync."""
@@ -94,7 +131,9 @@ def ingest_registry() -> Registry:
     """The metrics a running collector keeps. Names follow Prometheus conventions."""
     r = Registry()
     r.counter("otelcap_requests_total", "Export requests by signal, protocol and outcome.")
-    r.counter("otelcap_records_accepted_total", "Log records, data points and spans stored.")
+    r.counter(
+        "otelcap_records_accepted_total", "Log records, data points and spans stored.", recent_s=60
+    )
     r.counter("otelcap_records_rejected_total", "Records refused inside accepted requests.")
     r.counter("otelcap_rows_written_total", "Rows committed, by table.")
     r.counter("otelcap_flush_failures_total", "Transactions the store refused.")

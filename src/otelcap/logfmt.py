@@ -1,0 +1,119 @@
+"""How `otelcap serve` logs: one line per event (start, stop, a flush problem), as text or as
+JSON lines, with secrets masked.
+
+Masking happens in a handler filter, so it covers every logger (ours, grpc's) and the text of
+exceptions: the query endpoint's token and any configured password or token are registered
+by whoever creates or reads them (`add_secret`, `add_secrets_of`), and bearer tokens and
+passwords inside URLs are masked by pattern whoever logs them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import re
+import sys
+import threading
+from typing import Any
+
+from otelcap.errors import ConfigError
+
+FORMATS = ("text", "json")
+LEVELS = ("debug", "info", "warning", "error")
+MASK = "***"
+_TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Config fields whose values are secrets, by name; URLs (a ClickHouse DSN) may carry a password.
+_SECRET_FIELD = re.compile(r"password|passwd|secret|token|api_key", re.IGNORECASE)
+_PATTERNS = (
+    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1" + MASK),
+    (re.compile(r"(://[^:/@\s]+:)[^@/\s]+@"), r"\1" + MASK + "@"),
+)
+_MIN_SECRET_LEN = 4  # shorter values would mask ordinary words; no real secret is this short
+
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+
+
+def add_secret(value: str | None) -> None:
+    """Never log this value (the query token, a password)."""
+    if value and len(value) >= _MIN_SECRET_LEN:
+        with _secrets_lock:
+            _secrets.add(value)
+
+
+def add_secrets_of(settings: Any) -> None:
+    """Register the secret-looking fields of a config dataclass, and passwords in its URLs."""
+    if not dataclasses.is_dataclass(settings):
+        return
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name, None)
+        if not isinstance(value, str) or not value:
+            continue
+        if _SECRET_FIELD.search(f.name):
+            add_secret(value)
+        for m in re.finditer(r"://[^:/@\s]+:([^@/\s]+)@", value):
+            add_secret(m.group(1))
+
+
+def mask(text: str) -> str:
+    with _secrets_lock:
+        known = sorted(_secrets, key=len, reverse=True)  # a longer secret may contain a shorter
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    for pattern, repl in _PATTERNS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+class SecretFilter(logging.Filter):
+    """Renders the message (and exception text) once, masked, before any formatter sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message[, exception]."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        return json.dumps(line, ensure_ascii=False)
+
+
+def setup(level: str = "info", fmt: str = "text", stream: Any = None) -> logging.Handler:
+    """Configure the root logger for `otelcap serve`; returns the handler it installed."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"--log-format must be text or json, got {fmt!r}")
+    if level.lower() not in LEVELS:
+        raise ConfigError(f"--log-level must be one of {', '.join(LEVELS)}, got {level!r}")
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
+    handler.addFilter(SecretFilter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    return handler
