@@ -18,6 +18,7 @@ def make_config(tmp_path: Path, **overrides: object) -> config_mod.Config:
         "grpc_port": 0,
         "http_port": 0,
         "flush_interval_ms": 20,
+        "retention": "0",  # recordings have fixed dates: retention would prune them one day
     }
     values.update(overrides)
     return config_mod.load(values, env={}, config_file=tmp_path / "absent.toml")

@@ -6,6 +6,7 @@ Precedence, highest first: explicit flags, environment, config file, defaults.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import sys
 from dataclasses import dataclass, field
@@ -37,6 +38,14 @@ def default_config_file() -> Path:
     return Path(user_config_path(APP_NAME, appauthor=False)) / "config.toml"
 
 
+def claude_settings_file(env: dict[str, str] | None = None) -> Path:
+    """Claude Code's user settings.json: in $CLAUDE_CONFIG_DIR when set (Claude Code reads
+    its configuration from there), else ~/.claude."""
+    env = dict(os.environ) if env is None else env
+    base = env.get("CLAUDE_CONFIG_DIR") or str(Path.home() / ".claude")
+    return Path(base).expanduser() / "settings.json"
+
+
 @dataclass(frozen=True)
 class Config:
     data_dir: Path = field(default_factory=default_data_dir)
@@ -65,6 +74,25 @@ class Config:
     # Identity attributes stored verbatim, comma separated, from: user.email,
     # user.account_uuid, organization.id. The default keeps none: they are hashed.
     privacy_keep_identity: str = ""
+    # ClickHouse (backend "clickhouse"; otelcap.storage.clickhouse). A URL such as
+    # https://ch.example.com:8443/otel, and/or its parts; a part set on its own wins over the
+    # URL's. The password comes from OTELCAP_CLICKHOUSE_PASSWORD or the config file, never
+    # from a flag (other users see command lines in `ps`); repr=False keeps it out of logs.
+    clickhouse_url: str = field(default="", repr=False)
+    clickhouse_host: str = ""
+    clickhouse_port: int = 0  # 0: 8123, or 8443 with TLS
+    clickhouse_user: str = ""
+    clickhouse_password: str = field(default="", repr=False)
+    clickhouse_database: str = ""  # "": the URL's path, else "otel" (the exporter's default)
+    clickhouse_secure: bool = False
+    clickhouse_ttl_days: int = 90  # rows older than this are dropped by ClickHouse; 0: never
+    # Flushes ClickHouse could not take wait in <data_dir>/spool; past this size requests are
+    # answered "retry later" instead (1 GiB holds ~4M Claude Code events: ~270 bytes each with
+    # their metrics, zstd-compressed; bench/clickhouse.py).
+    spool_max_bytes: int = 1024 * MiB
+    # DuckDB keeps rows this long (by their event time), pruned at start and hourly while
+    # `otelcap serve` runs: 90d, 12w, 36h; 0 keeps everything. ClickHouse has its TTL instead.
+    retention: str = "90d"
 
     @property
     def database(self) -> Path:
@@ -73,10 +101,17 @@ class Config:
 
 _INT_FIELDS = {f.name for f in dataclasses.fields(Config) if f.type in ("int", int)}
 _PATH_FIELDS = {"data_dir", "db_path"}
-_BACKENDS = ("duckdb",)
+_BOOL_FIELDS = {f.name for f in dataclasses.fields(Config) if f.type in ("bool", bool)}
+_BACKENDS = ("duckdb", "clickhouse")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
+    if name in _BOOL_FIELDS:
+        text = str(value).strip().lower()
+        if isinstance(value, bool) or text in _TRUE + _FALSE:
+            return value if isinstance(value, bool) else text in _TRUE
+        raise ConfigError(f"{source}: {name} must be true or false, got {value!r}")
     if name in _INT_FIELDS:
         try:
             number = int(value)
@@ -148,6 +183,11 @@ def load(
     for k, v in (overrides or {}).items():
         if v is not None:
             values[k] = _coerce(k, v, f"--{k.replace('_', '-')}")
+    if _has_password((overrides or {}).get("clickhouse_url")):
+        raise ConfigError(
+            "--clickhouse-url must not hold a password (other users can read command lines); "
+            "set OTELCAP_CLICKHOUSE_PASSWORD instead"
+        )
     cfg = Config(**values)
     if cfg.backend not in _BACKENDS:
         raise ConfigError(
@@ -156,4 +196,27 @@ def load(
     for port_name in ("grpc_port", "http_port"):
         if getattr(cfg, port_name) > 65535:
             raise ConfigError(f"{port_name} must be 0-65535, got {getattr(cfg, port_name)}")
+    parse_duration(cfg.retention, "retention")  # a bad value fails at start, not an hour later
     return cfg
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def parse_duration(text: str, what: str = "duration") -> dt.timedelta | None:
+    """`90d`, `12w`, `36h`, `30m`, `45s` → a timedelta; `0` → None (forever, no limit)."""
+    raw = str(text).strip().lower()
+    number, unit = (raw, "s") if raw.isdigit() else (raw[:-1].strip(), raw[-1:])
+    if unit not in _DURATION_UNITS or not number.isdigit() or (raw.isdigit() and int(raw)):
+        raise ConfigError(f"{what} must look like 90d, 12w, 36h, 30m or 0, got {text!r}")
+    seconds = int(number) * _DURATION_UNITS[unit]
+    return dt.timedelta(seconds=seconds) if seconds else None
+
+
+def _has_password(url: Any) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        return bool(url) and urlsplit(str(url)).password is not None
+    except ValueError:
+        return False

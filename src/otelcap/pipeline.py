@@ -153,9 +153,7 @@ class Pipeline:
             deadline = self._queue[0].enqueued + self.flush_interval_s
             # Linger only while requests are still being converted: when every request in
             # flight is already queued (its client blocked on the ack), waiting gains nothing.
-            while (
-                self._queued_rows < self.flush_rows and self._arriving > 0 and not self._stopping
-            ):
+            while self._queued_rows < self.flush_rows and self._arriving > 0 and not self._stopping:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break

@@ -10,6 +10,11 @@ statements run (the server's connection can write, the endpoint must not).
 
 Client: `find_server` reads server.json; `remote_query` posts `{"sql", "params"}` and gets the
 result as an Arrow IPC stream, so types arrive exactly as the store returned them.
+`remote_status` GETs /v1/status: the running server's own figures (endpoints, ingest rate),
+what `otelcap status` and `otelcap doctor` show.
+`remote_action` posts JSON to /v1/maintenance/<name>: work that must run in the process that
+owns the database (`otelcap import` merging a bundle, `otelcap prune`); the server is handed
+the handlers, as it is handed `run`.
 
 This module sits beside receiver and storage: it is handed a `run(sql, params)` callable and
 imports neither.
@@ -33,12 +38,15 @@ from typing import Any
 
 import pyarrow as pa
 
+from otelcap import logfmt
 from otelcap.errors import OtelcapError
 
 log = logging.getLogger(__name__)
 
 SERVER_FILE = "server.json"
 PATH = "/v1/query"
+STATUS_PATH = "/v1/status"
+ACTION_PATH = "/v1/maintenance/"  # + the action's name; JSON in, JSON out
 MAX_BODY = 1024 * 1024  # SQL text and parameters; results are not limited
 TIMEOUT_S = 600.0  # a query over a big file may take a while; the server is local
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -54,6 +62,8 @@ class ServerGone(OtelcapError):
 
 
 Runner = Callable[[str, dict[str, Any] | None], pa.Table]
+StatusFn = Callable[[], dict[str, Any]]
+Action = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 # --- parameters over JSON ---------------------------------------------------------------------
@@ -111,12 +121,23 @@ def check_read_only(sql: str) -> None:
 
 
 class QueryApi:
-    def __init__(self, data_dir: Path, database: Path, run: Runner, host: str = "127.0.0.1"):
+    def __init__(
+        self,
+        data_dir: Path,
+        database: Path,
+        run: Runner,
+        host: str = "127.0.0.1",
+        status: StatusFn | None = None,
+        actions: dict[str, Action] | None = None,
+    ):
         self.data_dir = Path(data_dir)
         self.database = Path(database)
         self.run = run
         self.host = host
+        self.status = status
+        self.actions = dict(actions or {})
         self.token = secrets.token_urlsafe(32)
+        logfmt.add_secret(self.token)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -190,15 +211,26 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, message: str) -> None:
         self._reply(status, json.dumps({"error": message}).encode())
 
+    def _authorized(self) -> bool:
+        auth = self.headers.get("Authorization", "")
+        if hmac.compare_digest(auth.encode(), f"Bearer {self.api.token}".encode()):
+            return True
+        self._error(401, "missing or wrong token")
+        return False
+
     def do_GET(self) -> None:
-        self._error(404, "POST SQL to " + PATH)
+        if self.path != STATUS_PATH or self.api.status is None:
+            return self._error(404, "POST SQL to " + PATH)
+        if self._authorized():
+            self._reply(200, json.dumps(self.api.status(), default=str).encode())
 
     def do_POST(self) -> None:
+        if self.path.startswith(ACTION_PATH):
+            return self._action(self.path[len(ACTION_PATH) :])
         if self.path != PATH:
             return self._error(404, "unknown path")
-        auth = self.headers.get("Authorization", "")
-        if not hmac.compare_digest(auth.encode(), f"Bearer {self.api.token}".encode()):
-            return self._error(401, "missing or wrong token")
+        if not self._authorized():
+            return
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
             return self._error(413, f"request over {MAX_BODY} bytes")
@@ -218,6 +250,29 @@ class _Handler(BaseHTTPRequestHandler):
         with pa.ipc.new_stream(sink, table.schema) as writer:
             writer.write_table(table)
         self._reply(200, sink.getvalue().to_pybytes(), ARROW_STREAM)
+
+    def _action(self, name: str) -> None:
+        if not self._authorized():
+            return
+        action = self.api.actions.get(name)
+        if action is None:
+            return self._error(404, f"no action {name!r}")
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            return self._error(413, f"request over {MAX_BODY} bytes")
+        try:
+            payload = json.loads(self.rfile.read(length))
+            if not isinstance(payload, dict):
+                raise ValueError("send a JSON object")
+            result = action(payload)
+        except (KeyError, ValueError, TypeError) as exc:
+            return self._error(400, f"bad request: {exc}")
+        except OtelcapError as exc:
+            return self._error(400, str(exc))
+        except Exception as exc:  # the server's own failure: say what it was
+            log.exception("maintenance action %s failed", name)
+            return self._error(500, f"{type(exc).__name__}: {exc}")
+        self._reply(200, json.dumps(result, default=str).encode())
 
 
 # --- client -----------------------------------------------------------------------------------
@@ -242,6 +297,50 @@ def find_server(data_dir: Path, database: Path) -> Server | None:
     if server.database != str(Path(database).resolve()):
         return None  # it serves another file; this one is free to open
     return server
+
+
+def remote_status(server: Server, timeout_s: float = 5.0) -> dict[str, Any]:
+    """The running server's /v1/status; ServerGone when nothing answers (a stale server.json)."""
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=timeout_s)
+    try:
+        conn.request("GET", STATUS_PATH, headers={"Authorization": f"Bearer {server.token}"})
+        resp = conn.getresponse()
+        data = resp.read()
+    except OSError as exc:  # refused, reset, timed out: not an otelcap that answers
+        raise ServerGone(f"no server at {server.host}:{server.port}: {exc}") from None
+    finally:
+        conn.close()
+    if resp.status != 200:
+        raise ServerGone(f"{server.host}:{server.port} answered {resp.status} to {STATUS_PATH}")
+    info: dict[str, Any] = json.loads(data)
+    return info
+
+
+def remote_action(server: Server, name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """POST to the running server's /v1/maintenance/<name>; its JSON answer. QueryError
+    carries the server's message when it refuses; ServerGone when nothing answers."""
+    body = json.dumps(payload).encode()
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=TIMEOUT_S)
+    try:
+        conn.request(
+            "POST",
+            ACTION_PATH + name,
+            body,
+            {"Content-Type": "application/json", "Authorization": f"Bearer {server.token}"},
+        )
+        resp = conn.getresponse()
+        data = resp.read()
+    except ConnectionError as exc:
+        raise ServerGone(f"no server at {server.host}:{server.port}: {exc}") from None
+    finally:
+        conn.close()
+    try:
+        reply = json.loads(data)
+    except ValueError:
+        reply = {"error": data.decode(errors="replace")[:500]}
+    if resp.status != 200:
+        raise QueryError(str(reply.get("error", reply)) if isinstance(reply, dict) else reply)
+    return dict(reply)
 
 
 def remote_query(server: Server, sql: str, params: dict[str, Any]) -> pa.Table:

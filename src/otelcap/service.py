@@ -6,19 +6,23 @@ This is the only module that knows every layer; the CLI calls `Service(config).r
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from otelcap.config import Config
+from otelcap import __version__, export, logfmt
+from otelcap.config import Config, parse_duration
 from otelcap.ingest import Ingest
 from otelcap.pipeline import Pipeline
 from otelcap.queryapi import QueryApi
 from otelcap.receiver import IngestResult
 from otelcap.receiver.grpc import GrpcReceiver
 from otelcap.receiver.http import HttpReceiver
+from otelcap.retention import Retention, prune_request
 from otelcap.sanitize import Sanitizer
 from otelcap.selfmetrics import ingest_registry
 from otelcap.storage import open_store
@@ -48,6 +52,8 @@ class Endpoints:
 class Service:
     def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config
+        logfmt.add_secrets_of(config)  # configured passwords never reach a log line
+        self.started = time.time()
         self.store = store if store is not None else open_store(config)
         self.store.create_schema()
         self.sanitizer = Sanitizer(config)
@@ -71,6 +77,11 @@ class Service:
         self.metrics.gauge(
             "otelcap_queue_rows", "Rows waiting for the writer.", lambda: self.pipeline.queued_rows
         )
+        # Only a store with a spool (ClickHouse, storage/spool.py) has spool_bytes; 0 otherwise.
+        self.metrics.gauge(
+            "otelcap_spool_bytes", "Bytes acknowledged, waiting in the spool for ClickHouse.",
+            lambda: getattr(self.store, "spool_bytes", 0),
+        )  # fmt: skip
         try:
             self.grpc = GrpcReceiver(config, self.ingest, self.metrics)
             self.http = HttpReceiver(
@@ -82,15 +93,46 @@ class Service:
         self.endpoints = Endpoints(config.host, self.grpc.port, self.http.port)
         # DuckDB locks its file: `otelcap query` reaches the data through this loopback endpoint.
         self.query_api = (
-            QueryApi(config.data_dir, config.database, self.store.query)
+            QueryApi(
+                config.data_dir,
+                config.database,
+                self.store.query,
+                status=self.status,
+                # `otelcap import` and `otelcap prune` while serve runs: the owner does them.
+                actions={
+                    "merge": lambda p: export.merge_request(self.store, p),
+                    "prune": lambda p: prune_request(self.store, p),
+                },
+            )
             if self.store.name == "duckdb"
             else None
         )
+        # DuckDB ages rows out here; ClickHouse by its own TTL (clickhouse_ttl_days).
+        keep = parse_duration(config.retention, "retention")
+        ages_out = keep is not None and self.store.name == "duckdb"
+        self.retention = Retention(self.store, keep) if keep and ages_out else None
         self._stopped = threading.Event()
 
     def ingest(self, signal_name: str, data: bytes) -> IngestResult:
         """The sink both receivers call: convert → sanitize → queue → wait for the commit."""
         return self._ingest(signal_name, data)
+
+    def status(self) -> dict[str, Any]:
+        """This server's own figures, for `otelcap status` (GET /v1/status on the query API)."""
+        return {
+            "pid": os.getpid(),
+            "version": __version__,
+            "started": self.started,
+            "backend": self.store.name,
+            "database": str(self.config.database.resolve()),
+            "host": self.endpoints.host,
+            "grpc_port": self.endpoints.grpc_port,
+            "http_port": self.endpoints.http_port,
+            "healthy": self.pipeline.healthy,
+            "queue_rows": self.pipeline.queued_rows,
+            "records_last_minute": self.metrics.recent("otelcap_records_accepted_total"),
+            "spool_bytes": getattr(self.store, "spool_bytes", 0),
+        }
 
     def start(self) -> None:
         self.pipeline.start()
@@ -99,6 +141,8 @@ class Service:
         log.info("listening: gRPC %s, HTTP %s", self.endpoints.grpc_url, self.endpoints.http_url)
         if self.query_api:
             self.query_api.start()
+        if self.retention:
+            self.retention.start()
 
     def stop(self) -> None:
         """Stop accepting, answer what is in flight, flush, close the database."""
@@ -107,6 +151,8 @@ class Service:
         self._stopped.set()
         if self.query_api:
             self.query_api.stop()
+        if self.retention:
+            self.retention.stop()
         self.http.stop_accepting()
         # grpc's stop waits for in-flight handlers, which wait on the writer: keep it running.
         stopper = threading.Thread(target=self.grpc.stop, daemon=True)
@@ -115,6 +161,8 @@ class Service:
         stopper.join()
         self.pipeline.stop()
         self.store.close()
+        stats = self.pipeline.stats
+        log.info("stopped; %d flushes, %d failed", stats.flushes, stats.failed_flushes)
 
     def run(self, on_ready: Callable[[Endpoints], None] | None = None) -> None:
         """Start, call on_ready, block until SIGINT/SIGTERM, then stop cleanly."""
