@@ -155,7 +155,26 @@ def _root() -> Any:
     return resources.files("otelcap").joinpath("queries")
 
 
+_INCLUDE = re.compile(r"^--\s*include:\s*([\w-]+)\s*$", re.MULTILINE)
+
+
+def _expand(text: str) -> str:
+    """Replace `-- include: NAME` lines with queries/_fragments/NAME.sql (SQL that several
+    queries share, written once)."""
+
+    def fragment(m: re.Match[str]) -> str:
+        path = _root().joinpath("_fragments", f"{m.group(1)}.sql")
+        if not path.is_file():
+            raise ValueError(f"no query fragment {m.group(1)!r} to include")
+        return "\n".join(
+            line for line in path.read_text().splitlines() if not line.startswith("--")
+        )
+
+    return _INCLUDE.sub(fragment, text)
+
+
 def parse(text: str) -> Query:
+    text = _expand(text)
     fields: dict[str, str] = {}
     params: list[Param] = []
     notes: list[str] = []

@@ -74,7 +74,6 @@ WITH failures AS (
       AND Timestamp >= {since: DateTime64(9)}
       AND Timestamp < {until: DateTime64(9)}
       AND SessionId <> ''
-      AND PromptId <> ''
       AND (
         {session: String} = '' OR SessionId = {session: String}
       )
@@ -117,7 +116,6 @@ WITH failures AS (
         AND Timestamp >= {since: DateTime64(9)}
         AND Timestamp < {until: DateTime64(9)}
         AND SessionId <> ''
-        AND PromptId <> ''
         AND (
           {session: String} = '' OR SessionId = {session: String}
         )
@@ -174,6 +172,8 @@ WITH failures AS (
     PromptId AS first_prompt,
     MIN(EventSequence) AS first_sequence
   FROM failures
+  WHERE
+    PromptId <> ''
   GROUP BY
     PromptId
 ), firsts AS (
