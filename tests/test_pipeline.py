@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -68,4 +70,52 @@ def test_ack_only_after_commit_and_overload_when_full(tmp_path: Path) -> None:
     pipe.stop()
     with pytest.raises(Overloaded):
         pipe.submit(_batch("d"))  # stopped: refuses new work
+    store.close()
+
+
+def test_ingest_never_leaves_a_grouped_request_waiting(tmp_path: Path) -> None:
+    """A failure inside a conversion round reaches every request of the round."""
+    import threading
+
+    from otelcap.ingest import Ingest
+    from otelcap.sanitize import Sanitizer
+
+    class Boom(Exception):
+        pass
+
+    class BuggyIngest(Ingest):
+        """A bug that escapes a conversion round (not an error _convert handles itself)."""
+
+        def _convert(self, jobs: list[Any]) -> None:
+            time.sleep(0.2)  # the other requests pile up and form the next round's group
+            raise Boom("bug in a conversion round")
+
+    store = DuckDBStore(tmp_path / "i.duckdb")
+    store.create_schema()
+    pipe = Pipeline(store)
+    pipe.start()
+    ingest = BuggyIngest(Sanitizer(None), pipe, commit_timeout_s=5)
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+        ExportLogsServiceRequest,
+    )
+
+    req = ExportLogsServiceRequest()
+    req.resource_logs.add().scope_logs.add().log_records.add(time_unix_nano=1)
+    body = req.SerializeToString()
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            ingest("logs", body)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not any(t.is_alive() for t in threads)
+    assert len(errors) == 6 and all(isinstance(e, Boom) for e in errors)
+    pipe.stop()
     store.close()

@@ -71,6 +71,10 @@ class Ingest:
                 try:
                     for signal_jobs in _by_signal(group):
                         self._convert(signal_jobs)
+                except BaseException as exc:
+                    # Whatever went wrong, no request of the group may be left waiting.
+                    _finish([j for j in group if not j.done.is_set()], error=exc)
+                    raise
                 finally:
                     with self._cond:
                         self._leading = False
