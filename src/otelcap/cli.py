@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -27,6 +27,35 @@ app = typer.Typer(
 )
 
 EXIT_CONFIG = 2  # bad flags, config or a port/database that is taken
+
+
+def _store_flags(
+    backend: str | None,
+    db: Path | None,
+    clickhouse_url: str | None,
+    clickhouse_user: str | None,
+    clickhouse_database: str | None,
+) -> dict[str, object]:
+    """The flags that say which store to open, as config overrides (None: not given)."""
+    return {
+        "backend": backend,
+        "db_path": db,
+        "clickhouse_url": clickhouse_url,
+        "clickhouse_user": clickhouse_user,
+        "clickhouse_database": clickhouse_database,
+    }
+
+
+def _text_or_json(fmt: str) -> str:
+    if fmt not in ("text", "json"):
+        raise ConfigError(f"--format must be text or json, got {fmt!r}")
+    return fmt
+
+
+def _fail(exc: Exception) -> NoReturn:
+    """Print the error; exit 2 for a usage or configuration error, 1 for anything else."""
+    typer.echo(f"otelcap: {exc}", err=True)
+    raise typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else 1) from None
 
 
 def _version(value: bool) -> None:
@@ -116,14 +145,10 @@ def serve(
         logfmt.setup(log_level, log_format)  # masks the query token and configured passwords
         cfg = config.load(
             {
-                "backend": backend,
-                "db_path": db,
+                **_store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database),
                 "host": host,
                 "grpc_port": grpc_port,
                 "http_port": http_port,
-                "clickhouse_url": clickhouse_url,
-                "clickhouse_user": clickhouse_user,
-                "clickhouse_database": clickhouse_database,
                 "retention": retention,
             }
         )
@@ -131,8 +156,7 @@ def serve(
 
         service = Service(cfg)
     except ConfigError as exc:
-        typer.echo(f"otelcap: {exc}", err=True)
-        raise typer.Exit(EXIT_CONFIG) from None
+        _fail(exc)
 
     def ready(ep: object) -> None:
         typer.echo(
@@ -164,12 +188,10 @@ def privacy(
     from otelcap.sanitize import describe_rules, render_rules
 
     try:
-        if fmt not in ("text", "json"):
-            raise ConfigError(f"--format must be text or json, got {fmt!r}")
+        _text_or_json(fmt)
         rows = describe_rules(config.load({}))
     except ConfigError as exc:
-        typer.echo(f"otelcap: {exc}", err=True)
-        raise typer.Exit(EXIT_CONFIG) from None
+        _fail(exc)
     typer.echo(
         json.dumps(rows, indent=2, ensure_ascii=False) if fmt == "json" else render_rules(rows)
     )
@@ -224,19 +246,14 @@ def query(
             return
         cfg = config.load(
             {
-                "backend": backend,
-                "db_path": db,
-                "clickhouse_url": clickhouse_url,
-                "clickhouse_user": clickhouse_user,
-                "clickhouse_database": clickhouse_database,
+                **_store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database),
             }
         )
         typer.echo(
             querypack.run_named(cfg, name, since, until, session, param or [], fmt, from_dir)
         )
     except OtelcapError as exc:
-        typer.echo(f"otelcap: {exc}", err=True)
-        raise typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else 1) from None
+        _fail(exc)
 
 
 @app.command()
@@ -260,17 +277,12 @@ def sql(
     try:
         cfg = config.load(
             {
-                "backend": backend,
-                "db_path": db,
-                "clickhouse_url": clickhouse_url,
-                "clickhouse_user": clickhouse_user,
-                "clickhouse_database": clickhouse_database,
+                **_store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database),
             }
         )
         typer.echo(querypack.run_sql(cfg, statement, fmt, from_dir))
     except OtelcapError as exc:
-        typer.echo(f"otelcap: {exc}", err=True)
-        raise typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else 1) from None
+        _fail(exc)
 
 
 # --- operations: setup claude, doctor, status -------------------------------------------------
@@ -367,8 +379,7 @@ def setup_claude(
         else:
             typer.echo(claude.render(env, fmt))
     except ConfigError as exc:
-        typer.echo(f"otelcap: {exc}", err=True)
-        raise typer.Exit(EXIT_CONFIG) from None
+        _fail(exc)
 
 
 @app.command()
@@ -402,23 +413,19 @@ def doctor(
     """
     from otelcap.ops import doctor as doc
 
-    if fmt not in ("text", "json"):
-        typer.echo(f"otelcap: --format must be text or json, got {fmt!r}", err=True)
-        raise typer.Exit(EXIT_CONFIG)
+    try:
+        _text_or_json(fmt)
+    except ConfigError as exc:
+        _fail(exc)
     overrides = {
-        "backend": backend,
-        "db_path": db,
+        **_store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database),
         "grpc_port": grpc_port,
         "http_port": http_port,
-        "clickhouse_url": clickhouse_url,
-        "clickhouse_user": clickhouse_user,
-        "clickhouse_database": clickhouse_database,
     }
     try:
         report = doc.diagnose(overrides)
     except ConfigError as exc:
-        typer.echo(f"otelcap: {exc}", err=True)
-        raise typer.Exit(EXIT_CONFIG) from None
+        _fail(exc)
     typer.echo(doc.render(report, fmt))
     raise typer.Exit(0 if report.ok else 1)
 
@@ -444,21 +451,15 @@ def status(
     from otelcap.ops import status as st
 
     try:
-        if fmt not in ("text", "json"):
-            raise ConfigError(f"--format must be text or json, got {fmt!r}")
+        _text_or_json(fmt)
         cfg = config.load(
             {
-                "backend": backend,
-                "db_path": db,
-                "clickhouse_url": clickhouse_url,
-                "clickhouse_user": clickhouse_user,
-                "clickhouse_database": clickhouse_database,
+                **_store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database),
             }
         )
         result = st.collect(cfg)
     except ConfigError as exc:
-        typer.echo(f"otelcap: {exc}", err=True)
-        raise typer.Exit(EXIT_CONFIG) from None
+        _fail(exc)
     typer.echo(st.render(result, fmt))
     raise typer.Exit(0 if result.ok else 1)
 
@@ -508,16 +509,14 @@ def export(
 
     try:
         cfg = config.load(
-            {"backend": backend, "db_path": db, "clickhouse_url": clickhouse_url,
-             "clickhouse_user": clickhouse_user, "clickhouse_database": clickhouse_database}
-        )  # fmt: skip
+            _store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database)
+        )
         out = directory or bundle.default_directory()
-        with progress.bar("exporting", enabled=_share_format(fmt) == "text") as update:
+        with progress.bar("exporting", enabled=_text_or_json(fmt) == "text") as update:
             manifest = bundle.export_bundle(cfg, out, since, until, tables, update)
         typer.echo(bundle.render_export(bundle.summary(manifest, out), fmt))
     except OtelcapError as exc:
-        typer.echo(f"otelcap: {exc}", err=True)
-        raise typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else 1) from None
+        _fail(exc)
 
 
 @app.command("import")
@@ -541,12 +540,11 @@ def import_(
 
     try:
         cfg = config.load({"db_path": db})
-        with progress.bar("importing", enabled=_share_format(fmt) == "text") as update:
+        with progress.bar("importing", enabled=_text_or_json(fmt) == "text") as update:
             result = bundle.import_bundles(cfg, directories, update)
         typer.echo(bundle.render_import(result, fmt))
     except OtelcapError as exc:
-        typer.echo(f"otelcap: {exc}", err=True)
-        raise typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else 1) from None
+        _fail(exc)
 
 
 @app.command()
@@ -568,18 +566,11 @@ def prune(
     from otelcap.errors import OtelcapError
 
     try:
-        fmt = _share_format(fmt)
+        fmt = _text_or_json(fmt)
         cfg = config.load({"db_path": db})
         typer.echo(retention.render(retention.prune(cfg, older_than), fmt))
     except OtelcapError as exc:
-        typer.echo(f"otelcap: {exc}", err=True)
-        raise typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else 1) from None
-
-
-def _share_format(fmt: str) -> str:
-    if fmt not in ("text", "json"):
-        raise ConfigError(f"--format must be text or json, got {fmt!r}")
-    return fmt
+        _fail(exc)
 
 
 def main() -> None:
