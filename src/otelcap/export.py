@@ -34,7 +34,7 @@ from otelcap.config import parse_duration
 from otelcap.errors import ConfigError, OtelcapError
 from otelcap.model import schema
 from otelcap.queryapi import ServerGone, find_server, remote_action, remote_query
-from otelcap.storage.bundle import FORMAT, MANIFEST, BundleError, read_manifest
+from otelcap.storage.bundle import FORMAT, MANIFEST, BundleError, quote_ident, read_manifest
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -177,9 +177,9 @@ class _Sql:
         return " AND ".join(cond)
 
     def days(self, table: str, since: dt.datetime | None, until: dt.datetime | None) -> str:
-        ts = _ident(schema.TIME_COLUMN[table])
+        ts = quote_ident(schema.TIME_COLUMN[table])
         return (
-            f"SELECT {self.day(ts)} AS day, count(*) AS n FROM {_ident(table)} "
+            f"SELECT {self.day(ts)} AS day, count(*) AS n FROM {quote_ident(table)} "
             f"WHERE {self._where(ts, since, until)} GROUP BY day ORDER BY day"
         )
 
@@ -190,15 +190,15 @@ class _Sql:
         since: dt.datetime | None,
         until: dt.datetime | None,
     ) -> str:
-        ts = _ident(schema.TIME_COLUMN[table])
-        cols = ", ".join(_ident(c) for c in schema.TABLES[table].names)
+        ts = quote_ident(schema.TIME_COLUMN[table])
+        cols = ", ".join(quote_ident(c) for c in schema.TABLES[table].names)
         within = (
             f"{ts} IS NULL"
             if window is None
             else f"{ts} >= {self.param('lo')} AND {ts} < {self.param('hi')}"
         )
         return (
-            f"SELECT {cols} FROM {_ident(table)} WHERE {within} AND "
+            f"SELECT {cols} FROM {quote_ident(table)} WHERE {within} AND "
             f"{self._where(ts, since, until)} ORDER BY {ts}"
         )
 
@@ -217,10 +217,6 @@ class _Sql:
         if until is not None:
             out["until"] = until
         return out
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _days(

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pyarrow as pa
 
@@ -53,10 +53,8 @@ class Ticket:
 @dataclass
 class PipelineStats:
     flushes: int = 0
-    rows_written: dict[str, int] = field(default_factory=dict)
     failed_flushes: int = 0
     consecutive_failures: int = 0
-    last_flush_ms: float = 0.0
 
 
 @dataclass
@@ -187,7 +185,6 @@ class Pipeline:
             for item in group:
                 item.ticket._finish(error)
         elapsed = time.perf_counter() - t0
-        self.stats.last_flush_ms = elapsed * 1000
         self.metrics.observe("otelcap_flush_seconds", elapsed)
 
     def _append(self, group: list[_Item]) -> BaseException | None:
@@ -208,6 +205,5 @@ class Pipeline:
         self.stats.consecutive_failures = 0
         for table, parts in by_table.items():
             rows = sum(p.num_rows for p in parts)
-            self.stats.rows_written[table] = self.stats.rows_written.get(table, 0) + rows
             self.metrics.inc("otelcap_rows_written_total", rows, table=table)
         return None

@@ -20,10 +20,6 @@ class Conversion:
     batches: Batches = field(default_factory=dict)
     tally: wire.Tally = field(default_factory=lambda: wire.Tally([], [], []))
 
-    @property
-    def rows(self) -> int:
-        return sum(b.num_rows for b in self.batches.values())
-
 
 def to_batches(signal: str, payloads: bytes | list[bytes]) -> Conversion:
     """Convert serialized Export*ServiceRequests of one signal together. Empty tables are

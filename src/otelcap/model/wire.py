@@ -28,7 +28,7 @@ from otelcap.errors import BadRequest
 from otelcap.model.anyvalue import to_python
 from otelcap.model.schema import MAP, TS
 
-_REQUEST: dict[str, Any] = {
+REQUEST: dict[str, Any] = {
     "logs": logs_service_pb2.ExportLogsServiceRequest,
     "metrics": metrics_service_pb2.ExportMetricsServiceRequest,
     "traces": trace_service_pb2.ExportTraceServiceRequest,
@@ -43,7 +43,7 @@ def _handler(signal: str) -> Any:
         import ptars
 
         with _handlers_lock:
-            msg = _REQUEST[signal].DESCRIPTOR
+            msg = REQUEST[signal].DESCRIPTOR
             h = _handlers.setdefault(signal, ptars.HandlerPool([msg.file]).get_for_message(msg))
     return h
 
@@ -211,9 +211,7 @@ def attrs_map(kvs: pa.Array) -> pa.MapArray:
     items = pc.list_flatten(kvs)
     keys = pc.fill_null(_field(items, "key"), "")
     values = anyvalue_text(_field(items, "value"))
-    offsets = kvs.offsets
-    if len(offsets) and offsets[0].as_py() != 0:
-        offsets = pc.subtract(offsets, offsets[0])
+    offsets = _zero_based(kvs.offsets)
     if len(keys) > 1 and _has_repeated_keys(kvs, keys):
         return _dedupe(offsets, keys, values)
     return pa.MapArray.from_arrays(offsets, keys, values, type=MAP)

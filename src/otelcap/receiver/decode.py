@@ -20,12 +20,9 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from otelcap.errors import BadRequest, PayloadTooLarge
+from otelcap.model.wire import REQUEST
 
-PbRequest: dict[str, Any] = {
-    "logs": logs_service_pb2.ExportLogsServiceRequest,
-    "metrics": metrics_service_pb2.ExportMetricsServiceRequest,
-    "traces": trace_service_pb2.ExportTraceServiceRequest,
-}
+PbRequest = REQUEST  # the model's table of request classes, one per signal
 PbResponse: dict[str, Any] = {
     "logs": logs_service_pb2.ExportLogsServiceResponse,
     "metrics": metrics_service_pb2.ExportMetricsServiceResponse,

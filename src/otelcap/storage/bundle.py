@@ -86,7 +86,7 @@ def parquet_select(table: str, files: list[Path]) -> str:
     File paths are quoted literals (DuckDB cannot bind a table function's file list)."""
     cols = []
     for field in schema.TABLES[table]:
-        name = _ident(field.name)
+        name = quote_ident(field.name)
         if pa.types.is_timestamp(field.type):
             cols.append(f"make_timestamp_ns(epoch_ns({name})) AS {name}")
         elif pa.types.is_list(field.type) and pa.types.is_timestamp(field.type.value_type):
@@ -99,7 +99,7 @@ def parquet_select(table: str, files: list[Path]) -> str:
     return f"SELECT {', '.join(cols)} FROM read_parquet([{paths}], hive_partitioning = false)"
 
 
-def _ident(name: str) -> str:
+def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -123,7 +123,8 @@ class BundleStore:
         for table, ddl in ddl_statements("duckdb"):
             files = files_of(self.directory, self.manifest, table)
             if files:
-                self._con.execute(f"CREATE VIEW {_ident(table)} AS {parquet_select(table, files)}")
+                view = f"CREATE VIEW {quote_ident(table)} AS {parquet_select(table, files)}"
+                self._con.execute(view)
             else:  # not exported, or no rows: an empty table answers like an empty store
                 self._con.execute(ddl)
 

@@ -154,7 +154,7 @@ class DuckDBStore:
         """Delete at most `limit` rows of `table` older than `cutoff` (naive UTC) in one short
         transaction, on a cursor beside the writer's connection so ingest goes on; returns how
         many were deleted. Appends add new rows and this removes old ones: no write conflict."""
-        column = "TimeUnix" if table.startswith("otel_metrics_") else "Timestamp"
+        column = schema.TIME_COLUMN[table]
         with self._maintenance:  # an hourly run and a `prune` by hand never delete at once
             cur = self._con.cursor()
             try:
