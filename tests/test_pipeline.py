@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,13 @@ class _PoisonAwareStore(DuckDBStore):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.calls: list[int] = []
+        self.entered = threading.Event()
+        self.gate = threading.Event()  # cleared by a test to hold the writer in `append`
+        self.gate.set()
 
     def append(self, batches: dict[str, list[pa.RecordBatch]]) -> None:
+        self.entered.set()
+        self.gate.wait(10)
         rows = [r for b in batches["t"] for r in b.column("v").to_pylist()]
         self.calls.append(len(rows))
         if "poison" in rows:
@@ -62,8 +68,11 @@ def test_ack_only_after_commit_and_overload_when_full(tmp_path: Path) -> None:
     first = pipe.submit(_batch("a", "b"))
     with pytest.raises(Overloaded):
         pipe.submit(_batch("c"))
-    assert not first._done.is_set()  # nothing acknowledged before the writer commits
+    store.gate.clear()
     pipe.start()
+    assert store.entered.wait(10)  # the writer is inside the commit ...
+    assert not first._done.is_set()  # ... and nothing is acknowledged before it returns
+    store.gate.set()
     first.wait(10)
     assert store.query("SELECT count(*) AS n FROM t").column("n")[0].as_py() == 2
     pipe.submit(_batch("c")).wait(10)  # room again once the queue drained
@@ -117,5 +126,39 @@ def test_ingest_never_leaves_a_grouped_request_waiting(tmp_path: Path) -> None:
         t.join(10)
     assert not any(t.is_alive() for t in threads)
     assert len(errors) == 6 and all(isinstance(e, Boom) for e in errors)
+    pipe.stop()
+    store.close()
+
+
+def test_a_bad_request_in_a_conversion_group_fails_alone(tmp_path: Path) -> None:
+    """Two good requests and a malformed one converted as one group: the good ones are
+    queued together with their own tallies; only the bad one gets the error."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+        ExportLogsServiceRequest,
+    )
+
+    from otelcap.errors import BadRequest
+    from otelcap.ingest import Ingest, _Job
+    from otelcap.sanitize import Sanitizer
+
+    store = DuckDBStore(tmp_path / "g.duckdb")
+    store.create_schema()
+    pipe = Pipeline(store)
+    pipe.start()
+    good = []
+    for n in (2, 3):
+        req = ExportLogsServiceRequest()
+        recs = req.resource_logs.add().scope_logs.add().log_records
+        for i in range(n):
+            recs.add(time_unix_nano=1 + i)
+        good.append(req.SerializeToString())
+    jobs = [_Job("logs", good[0]), _Job("logs", b"\xff\xff garbage"), _Job("logs", good[1])]
+    Ingest(Sanitizer(None), pipe)._convert(jobs)
+    assert all(j.done.is_set() for j in jobs)
+    assert isinstance(jobs[1].error, BadRequest)
+    assert [j.result.accepted for j in (jobs[0], jobs[2])] == [2, 3]  # type: ignore[union-attr]
+    for j in (jobs[0], jobs[2]):
+        j.ticket.wait(10)  # type: ignore[union-attr]
+    assert store.query("SELECT count(*) AS n FROM otel_logs").column("n")[0].as_py() == 5
     pipe.stop()
     store.close()

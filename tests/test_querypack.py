@@ -358,6 +358,8 @@ def test_a_crashed_servers_file_is_ignored(recorded_file: Path, tmp_path: Path) 
     (cfg.data_dir / SERVER_FILE).write_text(
         json.dumps({"host": "127.0.0.1", "port": 9, "token": "x", "database": str(recorded_file)})
     )  # port 9 (discard) is closed: like a server killed with -9
+    # the file is taken for this database, so the answer below proves the fallback ran
+    assert find_server(cfg.data_dir, cfg.database) is not None
     assert querypack.execute(cfg, "SELECT count(*) AS n FROM otel_logs").to_pylist()[0]["n"] > 0
 
 
