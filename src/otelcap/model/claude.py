@@ -100,17 +100,20 @@ def _typed(raw: pa.Array, typ: pa.DataType) -> pa.Array:
 
 
 def _promote(
-    batch: pa.RecordBatch, map_col: str, spec: list[tuple[str, str, str]]
-) -> pa.RecordBatch:
+    batch: pa.RecordBatch, map_col: str, spec: list[tuple[str, str, str]], extra: str = ""
+) -> tuple[pa.RecordBatch, pa.Array | None]:
+    """Fill the promoted columns; with `extra`, also return that key's raw values (read in
+    the same pass over the map)."""
     if batch.num_rows == 0:
-        return batch
-    raw = _lookup_many(batch.column(map_col), [key for _col, key, _kind in spec])
+        return batch, None
+    keys = [key for _col, key, _kind in spec]
+    raw = _lookup_many(batch.column(map_col), [*keys, extra] if extra else keys)
     names = batch.schema.names
     arrays = list(batch.columns)
-    for (col, _key, _kind), values in zip(spec, raw, strict=True):
+    for (col, _key, _kind), values in zip(spec, raw, strict=False):
         i = names.index(col)
         arrays[i] = _typed(values, batch.schema.field(i).type)
-    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema), raw[-1] if extra else None
 
 
 def _replace(batch: pa.RecordBatch, name: str, arr: pa.Array) -> pa.RecordBatch:
@@ -119,13 +122,12 @@ def _replace(batch: pa.RecordBatch, name: str, arr: pa.Array) -> pa.RecordBatch:
 
 
 def promote_logs(batch: pa.RecordBatch) -> pa.RecordBatch:
-    batch = _promote(batch, "LogAttributes", PROMOTED_LOG)
-    if batch.num_rows == 0:
+    batch, from_attr = _promote(batch, "LogAttributes", PROMOTED_LOG, extra="event.name")
+    if from_attr is None:  # no rows
         return batch
     # EventName: the LogRecord field when set, else `event.name` (the short form), else the
     # body with its `claude_code.` prefix stripped.
     field = batch.column("EventName")
-    from_attr = _lookup(batch.column("LogAttributes"), "event.name")
     body = batch.column("Body")
     from_body = pc.if_else(
         pc.starts_with(body, _EVENT_PREFIX),
@@ -146,8 +148,8 @@ def promote_logs(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 
 def promote_spans(batch: pa.RecordBatch) -> pa.RecordBatch:
-    return _promote(batch, "SpanAttributes", PROMOTED_SPAN)
+    return _promote(batch, "SpanAttributes", PROMOTED_SPAN)[0]
 
 
 def promote_metrics(batch: pa.RecordBatch) -> pa.RecordBatch:
-    return _promote(batch, "Attributes", PROMOTED_METRIC)
+    return _promote(batch, "Attributes", PROMOTED_METRIC)[0]
