@@ -97,21 +97,30 @@ class Sanitizer:
         self._clean_keys: set[str] = set()  # attribute names seen not to match any pattern
 
     def sanitize(self, batches: dict[str, pa.RecordBatch]) -> dict[str, pa.RecordBatch]:
-        return {name: self.sanitize_batch(name, b) for name, b in batches.items()}
-
-    def sanitize_batch(self, table: str, batch: pa.RecordBatch) -> pa.RecordBatch:
-        if batch.num_rows == 0:
-            return batch
-        if table == "otel_logs" and "WorkflowStep" in batch.schema.names:
-            i = batch.schema.get_field_index("WorkflowStep")
-            batch = batch.set_column(i, batch.schema.field(i), self._workflow_step(batch))
+        # One _Work for every table of the request, so the pattern rules run once: RE2
+        # compiles the combined pattern on each call, and a metrics request fills up to five
+        # tables.
         work = _Work()
-        builds = [
-            self._plan(f.name, col, batch, work)
-            for f, col in zip(batch.schema, batch.columns, strict=True)
-        ]
+        planned: dict[str, tuple[pa.RecordBatch, list[Build] | None]] = {}
+        for table, batch in batches.items():
+            if batch.num_rows == 0:
+                planned[table] = (batch, None)
+                continue
+            if table == "otel_logs" and "WorkflowStep" in batch.schema.names:
+                i = batch.schema.get_field_index("WorkflowStep")
+                batch = batch.set_column(i, batch.schema.field(i), self._workflow_step(batch))
+            builds = [
+                self._plan(f.name, col, batch, work)
+                for f, col in zip(batch.schema, batch.columns, strict=True)
+            ]
+            planned[table] = (batch, builds)
         self._run(work)
-        return pa.RecordBatch.from_arrays([build() for build in builds], schema=batch.schema)
+        return {
+            table: batch
+            if builds is None
+            else pa.RecordBatch.from_arrays([build() for build in builds], schema=batch.schema)
+            for table, (batch, builds) in planned.items()
+        }
 
     # -- planning: find every string array, decide the field rules -------------------------
 
