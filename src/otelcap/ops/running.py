@@ -88,10 +88,10 @@ def find(config: Config) -> Running | Stale | None:
     # A DuckDB server always writes server.json: one answering on the port without it serves
     # another file. Other backends' servers have no query endpoint; the port is all we have.
     host = client_host(config.host)
-    if config.backend != "duckdb" and config.http_port and is_otelcap(host, config.http_port):
-        return Running(
-            host=host, http_port=config.http_port, healthy=healthz(host, config.http_port)
-        )
+    if config.backend != "duckdb" and config.http_port:
+        health = healthz(host, config.http_port)  # None: nothing, or not an otelcap, answers
+        if health is not None:
+            return Running(host=host, http_port=config.http_port, healthy=health)
     return None
 
 
@@ -117,8 +117,7 @@ def _get(host: str, port: int, path: str) -> tuple[int, dict[str, str], bytes] |
 
 
 def is_otelcap(host: str, port: int) -> bool:
-    got = _get(host, port, "/healthz")
-    return got is not None and got[1].get("server", "").startswith("otelcap")
+    return healthz(host, port) is not None
 
 
 def healthz(host: str, port: int) -> bool | None:

@@ -99,6 +99,21 @@ def parquet_select(table: str, files: list[Path]) -> str:
     return f"SELECT {', '.join(cols)} FROM read_parquet([{paths}], hive_partitioning = false)"
 
 
+def arrow_query(con: Any, sql: str, params: dict[str, Any] | list[Any] | None) -> pa.Table:
+    """Run SQL on a cursor of `con` (a separate connection to the same database, safe beside
+    a writer) and return Arrow. A relation streams Arrow without the DB-API copy; DuckDB 2
+    renamed fetch_arrow_table to to_arrow_table, so accept both."""
+    cur = con.cursor()
+    try:
+        rel = cur.sql(sql, params=params)
+        if rel is None:  # a statement without a result set
+            return pa.table({})
+        fetch = getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table
+        return fetch()
+    finally:
+        cur.close()
+
+
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -135,15 +150,7 @@ class BundleStore:
         raise BundleError("a bundle is read-only; `otelcap import` merges it into the store")
 
     def query(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> pa.Table:
-        cur = self._con.cursor()
-        try:
-            rel = cur.sql(sql, params=params)
-            if rel is None:
-                return pa.table({})
-            fetch = getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table
-            return fetch()
-        finally:
-            cur.close()
+        return arrow_query(self._con, sql, params)
 
     def close(self) -> None:
         self._con.close()

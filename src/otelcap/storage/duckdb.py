@@ -24,7 +24,7 @@ import pyarrow as pa
 from otelcap.errors import ConfigError, StoreUnavailable
 from otelcap.model import schema
 from otelcap.storage.base import ddl_statements
-from otelcap.storage.bundle import parquet_select
+from otelcap.storage.bundle import arrow_query, parquet_select
 
 
 class DuckDBStore:
@@ -80,18 +80,7 @@ class DuckDBStore:
                 raise StoreUnavailable(f"DuckDB rejected the flush: {exc}") from exc
 
     def query(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> pa.Table:
-        # A cursor is a separate connection to the same database: safe beside the writer.
-        cur = self._con.cursor()
-        try:
-            rel = cur.sql(sql, params=params)
-            if rel is None:  # a statement without a result set
-                return pa.table({})
-            # A relation streams Arrow without the DB-API copy; DuckDB 2 renamed
-            # fetch_arrow_table to to_arrow_table, so accept both.
-            fetch = getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table
-            return fetch()
-        finally:
-            cur.close()
+        return arrow_query(self._con, sql, params)
 
     def merge_parquet(self, table: str, files: list[Path]) -> tuple[int, int]:
         """Insert the rows of exported Parquet files that the table does not hold yet, in one
