@@ -33,7 +33,7 @@ from otelcap import __version__
 from otelcap.config import parse_duration
 from otelcap.errors import ConfigError, OtelcapError
 from otelcap.model import schema
-from otelcap.queryapi import ServerGone, find_server, remote_action, remote_query
+from otelcap.queryapi import live_server, remote_action, remote_query
 from otelcap.storage.bundle import FORMAT, MANIFEST, BundleError, quote_ident, read_manifest
 
 if TYPE_CHECKING:
@@ -532,12 +532,7 @@ def _reader(config: Config) -> Iterator[tuple[Runner, str]]:
     """(run(sql, params), dialect): through the running `otelcap serve` when it holds the
     DuckDB file, else the store opened read-only."""
     if config.backend == "duckdb":
-        server = find_server(config.data_dir, config.database)
-        if server is not None:
-            try:
-                remote_query(server, "SELECT 1", {})
-            except ServerGone:
-                server = None  # a crashed server's file: its lock went with it
+        server = live_server(config.data_dir, config.database)
         if server is not None:
             live = server
             yield (lambda sql, params: remote_query(live, sql, params)), "duckdb"
@@ -571,7 +566,7 @@ Merger = Callable[[str, list[Path]], tuple[int, int]]
 @contextlib.contextmanager
 def _merger(config: Config) -> Iterator[Merger]:
     """merge(table, files) → (inserted, read): in the running server, or in the file."""
-    server = find_server(config.data_dir, config.database)
+    server = live_server(config.data_dir, config.database)
     if server is not None:
         live = server
 
@@ -579,13 +574,8 @@ def _merger(config: Config) -> Iterator[Merger]:
             reply = remote_action(live, "merge", {"table": table, "files": [str(f) for f in files]})
             return int(reply["inserted"]), int(reply["read"])
 
-        try:
-            remote_query(live, "SELECT 1", {})
-        except ServerGone:
-            server = None
-        else:
-            yield remote
-            return
+        yield remote
+        return
     from otelcap.storage.duckdb import DuckDBStore
 
     store = DuckDBStore(config.database)

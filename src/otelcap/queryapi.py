@@ -299,6 +299,19 @@ def find_server(data_dir: Path, database: Path) -> Server | None:
     return server
 
 
+def live_server(data_dir: Path, database: Path) -> Server | None:
+    """find_server, then make sure it answers: a crashed server leaves its file behind, and
+    its DuckDB lock went with it, so the caller can open the file itself."""
+    server = find_server(data_dir, database)
+    if server is None:
+        return None
+    try:
+        remote_query(server, "SELECT 1", {})
+    except ServerGone:
+        return None
+    return server
+
+
 def remote_status(server: Server, timeout_s: float = 5.0) -> dict[str, Any]:
     """The running server's /v1/status; ServerGone when nothing answers (a stale server.json)."""
     conn = http.client.HTTPConnection(server.host, server.port, timeout=timeout_s)
