@@ -454,9 +454,7 @@ def check_clickhouse(cfg: Config) -> list[Check]:
 
 
 _CH_COLUMNS_SQL = "SELECT table, name FROM system.columns WHERE database = currentDatabase()"
-_CH_AUTH_CODES = {192, 194, 497, 516}  # unknown user, password required, denied, bad password
-_CH_UNKNOWN_DATABASE = 81
-_CH_CODE = re.compile(r"\bCode:\s*(\d+)")
+_CH_UNKNOWN_DATABASE = 81  # the one configuration code that is not about the login
 
 
 def _first_line(exc: BaseException) -> str:
@@ -465,9 +463,10 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _clickhouse_failure(where: str, database: str, exc: BaseException) -> Check:
-    m = _CH_CODE.search(str(exc))
-    code = int(m.group(1)) if m else None
-    if code in _CH_AUTH_CODES:
+    from otelcap.storage.clickhouse import CONFIG_CODES, error_code
+
+    code = error_code(str(exc))
+    if code in CONFIG_CODES.keys() - {_CH_UNKNOWN_DATABASE}:
         return _check(
             "server",
             "clickhouse",

@@ -61,7 +61,7 @@ INSERT_SETTINGS = {
 }
 # Server answers that mean the configuration is wrong, not that the server is away: at start
 # they stop `serve` with a message instead of spooling forever.
-_CONFIG_CODES = {
+CONFIG_CODES = {
     81: "unknown database",
     192: "unknown user",
     194: "a password is required",
@@ -210,10 +210,10 @@ class ClickHouseStore:
         """Our error for a clickhouse-connect one: ConfigError for a wrong user, password or
         database when fatal_config, else StoreUnavailable. The message names the server by its
         display URL only."""
-        code = getattr(exc, "code", None) or _code(str(exc))
+        code = getattr(exc, "code", None) or error_code(str(exc))
         where = f"ClickHouse at {self.target.display}"
-        if code in _CONFIG_CODES and fatal_config:
-            reason = f"{_CONFIG_CODES[code]} ({_first_line(exc)})"
+        if code in CONFIG_CODES and fatal_config:
+            reason = f"{CONFIG_CODES[code]} ({_first_line(exc)})"
             return ConfigError(f"{where}: cannot {doing}: {reason}")
         return StoreUnavailable(f"{where}: cannot {doing}: {_first_line(exc)}")
 
@@ -345,7 +345,7 @@ def _is_server_error(exc: BaseException) -> bool:
     return isinstance(exc, DatabaseError) and not isinstance(exc, OperationalError)
 
 
-def _code(message: str) -> int | None:
+def error_code(message: str) -> int | None:
     m = _CODE.search(message)
     return int(m.group(1)) if m else None
 
