@@ -82,6 +82,27 @@ def test_ack_only_after_commit_and_overload_when_full(tmp_path: Path) -> None:
     store.close()
 
 
+def test_writer_lingers_for_arriving_requests_only_below_linger_rows(tmp_path: Path) -> None:
+    store = _PoisonAwareStore(tmp_path / "l.duckdb")
+    store.create_schema()
+    # A 20 s interval: any flush within the test's waits is not the timer's doing.
+    pipe = Pipeline(store, flush_rows=1000, flush_interval_ms=20_000, linger_rows=3)
+    pipe.start()
+    with pipe.arriving():  # a request still being converted
+        first = pipe.submit(_batch("a"))
+        time.sleep(0.3)
+        assert not first._done.is_set()  # 1 row < linger_rows: the writer waits for more
+        second = pipe.submit(_batch("b", "c"))  # 3 rows: worth a flush; stop waiting
+        first.wait(10)
+        second.wait(10)
+        assert store.calls == [3]  # one transaction, started while a request still arrives
+    third = pipe.submit(_batch("d"))  # nothing arriving: flushed at once, not lingered
+    third.wait(10)
+    pipe.stop()
+    assert store.calls == [3, 1]
+    store.close()
+
+
 def test_ingest_never_leaves_a_grouped_request_waiting(tmp_path: Path) -> None:
     """A failure inside a conversion round reaches every request of the round."""
     import threading

@@ -21,8 +21,11 @@ from otelcap.pipeline import Pipeline, Ticket
 from otelcap.receiver import IngestResult
 from otelcap.sanitize import Sanitizer
 
-# One group's payload bytes; a larger request still forms a group on its own.
-MAX_GROUP_BYTES = 8 * 1024 * 1024
+# One group's payload bytes; a larger request still forms a group on its own. Small enough
+# that a round of large requests (1,000 Claude Code records are ~750 KB) does not hold back
+# the writer while it converts, large enough to fold hundreds of Claude Code's usual
+# 1-9-record requests into one round.
+MAX_GROUP_BYTES = 1024 * 1024
 
 
 @dataclass

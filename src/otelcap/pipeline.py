@@ -2,9 +2,11 @@
 
 A request is acknowledged only after the transaction that carries its rows has committed:
 `submit` returns a Ticket and the receiver waits on it. The writer takes whatever is queued
-and, while more requests are still being converted, waits at most `flush_interval_ms`
-(counted from the oldest queued request) for them, flushing early at `flush_rows`; so a
-burst of requests costs one transaction, and a lone request is not delayed for nothing.
+and, while more requests are still being converted and fewer than `linger_rows` rows are
+queued, waits at most `flush_interval_ms` (counted from the oldest queued request) for them;
+one transaction carries at most `flush_rows` rows. So a burst of small requests costs one
+transaction, a lone request is not delayed for nothing, and once a flush is worth its fixed
+cost the writer starts it while the next requests are still being converted.
 When more than `queue_max_rows` rows wait, `submit` raises Overloaded and the receiver
 answers with OTLP's retryable codes: the client retries, nothing is dropped silently.
 """
@@ -71,12 +73,14 @@ class Pipeline:
         flush_rows: int = 20_000,
         flush_interval_ms: int = 100,
         queue_max_rows: int = 400_000,
+        linger_rows: int = 2_000,
         metrics: Registry | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics if metrics is not None else ingest_registry()
         self.flush_rows = max(1, flush_rows)
         self.flush_interval_s = flush_interval_ms / 1000.0
+        self.linger_rows = min(self.flush_rows, max(1, linger_rows))
         self.queue_max_rows = queue_max_rows
         self.stats = PipelineStats()
         self._queue: collections.deque[_Item] = collections.deque()
@@ -151,7 +155,13 @@ class Pipeline:
             deadline = self._queue[0].enqueued + self.flush_interval_s
             # Linger only while requests are still being converted: when every request in
             # flight is already queued (its client blocked on the ack), waiting gains nothing.
-            while self._queued_rows < self.flush_rows and self._arriving > 0 and not self._stopping:
+            # Nor past `linger_rows`: a DuckDB flush costs ~18 ms plus ~20 µs a row, so 2k rows
+            # already run at 3/4 of the speed of 20k, and writing them while the next requests
+            # convert overlaps the two stages (waiting for every request in flight made them
+            # take turns: 4 clients got 20k records/s on 2 cores, with one core idle).
+            while (
+                self._queued_rows < self.linger_rows and self._arriving > 0 and not self._stopping
+            ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
