@@ -24,6 +24,7 @@ import recordings
 from conftest import make_config
 from otelcap import querypack
 from otelcap.cli import app
+from otelcap.config import parse_time
 from otelcap.queryapi import SERVER_FILE, QueryError, find_server
 from otelcap.service import Service
 from otelcap.storage.duckdb import DuckDBStore
@@ -140,7 +141,11 @@ NOW = dt.datetime(2026, 11, 28, 12, 0, 0)
         ("12h", dt.datetime(2026, 11, 28, 0, 0, 0)),
         ("30m", dt.datetime(2026, 11, 28, 11, 30, 0)),
         ("2w", dt.datetime(2026, 11, 14, 12, 0, 0)),
+        ("45s", dt.datetime(2026, 11, 28, 11, 59, 15)),
+        ("30D", dt.datetime(2026, 10, 29, 12, 0, 0)),  # export took these, query did not
+        ("36 h", dt.datetime(2026, 11, 27, 0, 0, 0)),
         ("now", NOW),
+        ("NOW", NOW),
         ("2026-11-01", dt.datetime(2026, 11, 1)),
         ("2026-11-01T10:30:00", dt.datetime(2026, 11, 1, 10, 30)),
         ("2026-11-01T10:30:00Z", dt.datetime(2026, 11, 1, 10, 30)),
@@ -148,7 +153,13 @@ NOW = dt.datetime(2026, 11, 28, 12, 0, 0)
     ],
 )
 def test_time_parameters(raw: str, want: dt.datetime) -> None:
-    assert querypack.parse_time(raw, NOW) == want
+    assert parse_time(raw, NOW) == want
+
+
+@pytest.mark.parametrize("raw", ["7 days", "d7", "-3d", "1.5h", "yesterday", ""])
+def test_a_time_no_command_takes_is_refused_naming_the_forms(raw: str) -> None:
+    with pytest.raises(ValueError, match="expected 7d, 12h, 30m, 2w, now, 2026-11-01"):
+        parse_time(raw, NOW)
 
 
 def test_binding_checks_names_and_values() -> None:

@@ -213,6 +213,27 @@ def parse_duration(text: str, what: str = "duration") -> dt.timedelta | None:
     return dt.timedelta(seconds=seconds) if seconds else None
 
 
+_TIME_FORMS = "7d, 12h, 30m, 2w, now, 2026-11-01 or an ISO time"
+
+
+def parse_time(text: str, now: dt.datetime | None = None) -> dt.datetime:
+    """A point in time as `--since`/`--until` take it, for every command: `7d`, `12h`,
+    `30m`, `45s`, `2w` before now, `now`, `2026-11-01` or an ISO time (UTC unless it
+    says otherwise) → naive UTC. Raises ValueError naming the accepted forms."""
+    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    raw = str(text).strip()
+    if raw.lower() == "now":
+        return now
+    number, unit = raw[:-1].strip(), raw[-1:].lower()
+    if number.isdigit() and unit in _DURATION_UNITS:
+        return now - dt.timedelta(seconds=int(number) * _DURATION_UNITS[unit])
+    try:
+        t = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"expected {_TIME_FORMS}, got {text!r}") from None
+    return t.astimezone(dt.timezone.utc).replace(tzinfo=None) if t.tzinfo else t
+
+
 def _has_password(url: Any) -> bool:
     from urllib.parse import urlsplit
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from otelcap import __version__
-from otelcap.config import parse_duration
+from otelcap.config import parse_time
 from otelcap.errors import ConfigError, OtelcapError
 from otelcap.model import schema
 from otelcap.queryapi import live_server, remote_action, remote_query
@@ -72,7 +72,7 @@ def export_bundle(
     """Write the bundle into `directory` (new or empty); the manifest, also in manifest.json.
     `since` is inclusive, `until` exclusive: naive UTC, or `30d`/ISO text as on the CLI."""
     names = check_tables(tables)
-    since, until = parse_time(since, "--since"), parse_time(until, "--until")
+    since, until = _time_flag(since, "--since"), _time_flag(until, "--until")
     directory = Path(directory)
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise ConfigError(f"{directory} exists and is not empty: export into a new directory")
@@ -123,22 +123,14 @@ def default_directory(now: dt.datetime | None = None) -> Path:
     return Path(f"otelcap-export-{now:%Y%m%d-%H%M%S}")
 
 
-def parse_time(raw: str | dt.datetime | None, flag: str) -> dt.datetime | None:
-    """`30d`, `12h` (before now) or an ISO date/time (UTC unless it says otherwise) → naive
-    UTC; the forms `otelcap query --since` takes."""
+def _time_flag(raw: str | dt.datetime | None, flag: str) -> dt.datetime | None:
+    """`--since`/`--until`: the forms every command takes (config.parse_time), or a datetime."""
     if raw is None or isinstance(raw, dt.datetime):
         return raw
-    text = raw.strip()
-    if text[-1:].isalpha() and text[:-1].strip().isdigit():
-        ago = parse_duration(text, flag) or dt.timedelta(0)
-        return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - ago
     try:
-        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(
-            f"{flag}: expected 30d, 12h, 2026-11-01 or an ISO time, got {raw!r}"
-        ) from None
-    return t.astimezone(dt.timezone.utc).replace(tzinfo=None) if t.tzinfo else t
+        return parse_time(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{flag}: {exc}") from None
 
 
 def check_tables(tables: list[str] | None) -> list[str]:

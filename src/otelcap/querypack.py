@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from otelcap.config import parse_time
 from otelcap.errors import ConfigError, OtelcapError
 from otelcap.queryapi import QueryError, ServerGone, check_read_only, find_server, remote_query
 
@@ -233,30 +234,6 @@ def describe_all() -> str:
             default = p.default if p.default != "" else "''"
             out.append(f"    --param {p.name}=<{p.type}>  {p.description} (default {default})")
     return "\n".join(out)
-
-
-# --- time parameters ----------------------------------------------------------------------------
-
-_RELATIVE = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")
-_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_time(raw: str, now: dt.datetime | None = None) -> dt.datetime:
-    """`7d`, `12h`, `30m`, `2w` (before now), `now`, `2026-11-01` or an ISO time → naive UTC."""
-    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    raw = raw.strip()
-    if raw == "now":
-        return now
-    m = _RELATIVE.match(raw)
-    if m:
-        return now - dt.timedelta(**{_UNIT[m.group(2)]: int(m.group(1))})
-    try:
-        t = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError("expected 7d, 12h, 30m, 2w, now, 2026-11-01 or an ISO time") from None
-    if t.tzinfo is not None:
-        t = t.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return t
 
 
 # --- running ------------------------------------------------------------------------------------
