@@ -37,6 +37,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+from otelcap.config import Config  # noqa: E402 - after the path insert
 
 DAY_NS = 86_400 * 10**9
 START_NS = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z: a year of use ends 2026-12-31
@@ -403,6 +404,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--chdb", action="store_true", help="also time ClickHouse's engine (chdb)")
     ap.add_argument("--query", action="append", help="time only this query (repeatable)")
+    ap.add_argument(
+        "--memory-limit",
+        default=Config.duckdb_memory_limit,
+        help="DuckDB memory_limit, as otelcap sets it (default %(default)s; '' for DuckDB's own)",
+    )
     args = ap.parse_args()
 
     from otelcap.storage.duckdb import DuckDBStore
@@ -411,14 +417,15 @@ def main() -> None:
     if args.db is None:
         tmp = tempfile.TemporaryDirectory(prefix="otelcap-bench-")
         args.db = Path(tmp.name) / "bench.duckdb"
-    store = DuckDBStore(args.db)
+    store = DuckDBStore(args.db, memory_limit=args.memory_limit)
     store.create_schema()
     if not args.reuse:
         t0 = time.perf_counter()
         n = load(store, args.events, args.seed)
         print(f"generated and ingested {n:,} events in {time.perf_counter() - t0:.0f} s")
         store.close()
-        store = DuckDBStore(args.db)  # a fresh process-like start: checkpointed file, cold caches
+        # a fresh process-like start: checkpointed file, cold caches
+        store = DuckDBStore(args.db, memory_limit=args.memory_limit)
     counts = store.query(
         "SELECT (SELECT count(*) FROM otel_logs) AS logs, "
         "(SELECT count(*) FROM otel_metrics_sum) AS points, "
@@ -427,7 +434,8 @@ def main() -> None:
     size = os.path.getsize(args.db) / 2**20
     print(
         f"{counts['logs']:,} events, {counts['points']:,} metric points, "
-        f"{counts['sessions']:,} sessions; {size:.0f} MiB; DuckDB, {os.cpu_count()} cores"
+        f"{counts['sessions']:,} sessions; {size:.0f} MiB; DuckDB, {os.cpu_count()} cores, "
+        f"memory_limit {args.memory_limit or 'DuckDB default'}"
     )
     print(f"\n{'query':<16}{'median ms':>10}{'min':>8}{'max':>8}{'rows':>8}")
     for name, med, lo, hi, rows in time_queries(store, args.runs, args.query):

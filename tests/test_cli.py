@@ -72,6 +72,18 @@ def test_port_in_use_is_a_clear_error_with_exit_code_2(tmp_path: Path) -> None:
     assert f"127.0.0.1:{port}" in proc.stderr and "--http-port" in proc.stderr
 
 
+def test_a_memory_limit_duckdb_cannot_read_is_a_clear_error_with_exit_code_2(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "OTELCAP_DATA_DIR": str(tmp_path), "OTELCAP_DUCKDB_MEMORY_LIMIT": "lots"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "otelcap.cli", "serve", "--grpc-port", "0", "--http-port", "0"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "duckdb_memory_limit 'lots'" in proc.stderr and "512MB" in proc.stderr
+
+
 def test_serve_prints_endpoints_and_env_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path)}
     proc = subprocess.Popen(

@@ -127,3 +127,31 @@ def test_datetime_comes_back_as_a_timestamp(store: Any) -> None:
     assert got.schema.field("t").type.tz is None  # naive UTC, as DuckDB answers
     want = stores.BASE_NS // 10**9
     assert got.column("t").cast(pa.timestamp("s")).cast(pa.int64())[0].as_py() == want
+
+
+def test_duckdb_takes_the_configured_memory_limit(tmp_path: Any) -> None:
+    from otelcap import config as config_mod
+    from otelcap.storage import open_store
+
+    def limit(cfg: config_mod.Config) -> int:
+        store = open_store(cfg)
+        try:
+            sql = "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'"
+            text = store.query(sql).column(0)[0].as_py()
+        finally:
+            store.close()
+        number, unit = text.split()
+        return int(float(number) * {"MiB": 2**20, "GiB": 2**30, "MB": 10**6, "GB": 10**9}[unit])
+
+    base = {"data_dir": tmp_path}
+    default = limit(config_mod.load(base, env={}, config_file=None))
+    # DuckDB reports the limit rounded to a tenth of a MiB or GiB.
+    assert abs(default - 512 * 10**6) < 10**6  # the configured default, not 80% of RAM
+    one_gb = limit(
+        config_mod.load({**base, "duckdb_memory_limit": "1GB"}, env={}, config_file=None)
+    )
+    assert abs(one_gb - 10**9) < 10**7
+    unlimited = limit(
+        config_mod.load({**base, "duckdb_memory_limit": ""}, env={}, config_file=None)
+    )
+    assert unlimited > one_gb

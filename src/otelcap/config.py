@@ -93,6 +93,10 @@ class Config:
     # DuckDB keeps rows this long (by their event time), pruned at start and hourly while
     # `otelcap serve` runs: 90d, 12w, 36h; 0 keeps everything. ClickHouse has its TTL instead.
     retention: str = "90d"
+    # DuckDB's memory_limit (its buffer pool: cached blocks, rows not yet checkpointed, query
+    # working memory, which spills to <db>.tmp beyond it). DuckDB's own default is 80% of RAM,
+    # and a long-running collector kept growing towards it; "" restores that default.
+    duckdb_memory_limit: str = "512MB"
 
     @property
     def database(self) -> Path:

@@ -30,7 +30,7 @@ from otelcap.storage.bundle import arrow_query, parquet_select
 class DuckDBStore:
     name = "duckdb"
 
-    def __init__(self, path: Path | str, read_only: bool = False) -> None:
+    def __init__(self, path: Path | str, read_only: bool = False, memory_limit: str = "") -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -49,6 +49,15 @@ class DuckDBStore:
         self._closed = False
         # A long statement would draw DuckDB's progress bar on the server's terminal.
         self._con.execute("SET enable_progress_bar = false")
+        if memory_limit:
+            try:
+                self._con.execute("SET memory_limit = ?", [memory_limit])
+            except duckdb.Error as exc:
+                self._con.close()
+                raise ConfigError(
+                    f"duckdb_memory_limit {memory_limit!r} is not a size DuckDB understands "
+                    f"(e.g. 512MB, 2GB): {exc}"
+                ) from None
 
         if not read_only:
             # DuckDB checkpoints when the WAL reaches 16 MB, about every 16k Claude Code log
