@@ -17,6 +17,7 @@ import multiprocessing as mp
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,9 +94,15 @@ def machine_busy_seconds() -> float:
     return (sum(v) - v[3] - v[4]) / CLK_TCK  # everything but idle and iowait
 
 
-def peak_rss_mb(pid: int) -> float:
-    m = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+def rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """VmHWM: the peak resident set so far; VmRSS: the resident set now."""
+    m = re.search(field + r":\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
     return int(m.group(1)) / 1024 if m else float("nan")
+
+
+def sample_rss(pid: int, stop: threading.Event, out: list[float]) -> None:
+    while not stop.wait(0.25):
+        out.append(rss_mb(pid, "VmRSS"))
 
 
 def client(protocol, target, payloads, records, offset, start, deadline, out) -> None:
@@ -151,14 +158,21 @@ def drive(pid, protocol, target, payloads, records, args) -> dict:
         ctx.Process(target=client, args=(*common, n * 3, start, deadline, out))
         for n in range(args.clients)
     ]
+    idle_rss = rss_mb(pid, "VmRSS")  # started, nothing received yet
     for p in procs:
         p.start()
     time.sleep(2.0 + 0.5 * args.clients)  # clients import, connect and send a warm-up each
+    samples: list[float] = []
+    stop_sampling = threading.Event()
+    sampler = threading.Thread(target=sample_rss, args=(pid, stop_sampling, samples))
     cpu0, busy0, t0 = cpu_seconds(pid), machine_busy_seconds(), time.monotonic()
     deadline.value = t0 + args.seconds
     start.set()
+    sampler.start()
     time.sleep(max(0.0, deadline.value - time.monotonic()))
     cpu, busy = cpu_seconds(pid) - cpu0, machine_busy_seconds() - busy0
+    stop_sampling.set()
+    sampler.join()
     results = [out.get(timeout=120) for _ in procs]
     for p in procs:
         p.join()
@@ -175,7 +189,9 @@ def drive(pid, protocol, target, payloads, records, args) -> dict:
         "server_cores": cpu / args.seconds,
         "client_cores": client_cpu / args.seconds,
         "other_cores": (busy - cpu - client_cpu) / args.seconds,
-        "rss": peak_rss_mb(pid),
+        "rss_idle": idle_rss,
+        "rss_p50": statistics.median(samples) if samples else float("nan"),
+        "rss": rss_mb(pid),
         "p50": pct(0.50),
         "p99": pct(0.99),
         "acked_total": sum(r[1] for r in results),
@@ -301,7 +317,9 @@ COLUMNS = {  # header: (result key, format)
     "server": ("server_cores", ".2f"),  # CPU cores used during the timed run
     "clients": ("client_cores", ".2f"),
     "other": ("other_cores", ".2f"),  # the rest of the machine (it may be shared)
-    "RSS MB": ("rss", ".0f"),
+    "idle MB": ("rss_idle", ".0f"),  # resident set before the first request
+    "RSS p50": ("rss_p50", ".0f"),  # median resident set during the timed run, MB
+    "peak MB": ("rss", ".0f"),  # VmHWM: the highest it ever was
     "p50 ms": ("p50", ".1f"),
     "p99 ms": ("p99", ".1f"),
     "acked": ("acked_total", ""),
