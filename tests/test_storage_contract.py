@@ -155,3 +155,47 @@ def test_duckdb_takes_the_configured_memory_limit(tmp_path: Any) -> None:
         config_mod.load({**base, "duckdb_memory_limit": ""}, env={}, config_file=None)
     )
     assert unlimited > one_gb
+
+
+def test_duckdb_writes_row_groups_of_row_group_size(tmp_path: Any) -> None:
+    from otelcap.storage import duckdb as duck
+
+    path = tmp_path / "it's here.duckdb"  # a quote in the path: ATTACH takes it as a literal
+    store = DuckDBStore(path)
+    store.create_schema()
+    rows = 2 * duck.ROW_GROUP_SIZE + 100
+    five = stores.full_batch("otel_logs", 5)
+    store.append({"otel_logs": [five.take(pa.array([i % 5 for i in range(rows)]))]})
+    store.close()  # checkpoints: the rows move from the WAL into row groups
+    again = DuckDBStore(path, read_only=True)
+    got = again.query(
+        "SELECT count(DISTINCT row_group_id) AS groups, count(*) FILTER (WHERE count > ?) AS big "
+        "FROM pragma_storage_info('otel_logs') WHERE column_name = 'Timestamp'",
+        [duck.ROW_GROUP_SIZE],
+    ).to_pylist()[0]
+    assert again.query("SELECT count(*) AS n FROM otel_logs").to_pylist()[0]["n"] == rows
+    again.close()
+    assert got == {"groups": 3, "big": 0}  # DuckDB's default would have made one group
+
+
+def test_a_database_another_process_holds_is_a_clear_error(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    from otelcap.errors import ConfigError
+
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from otelcap.storage.duckdb import DuckDBStore; "
+         "s = DuckDBStore(sys.argv[1]); print('open', flush=True); time.sleep(60)", str(path)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.raises(ConfigError, match="in use by another process"):
+            DuckDBStore(path)
+    finally:
+        holder.kill()
+        holder.wait()
+    DuckDBStore(path).close()  # free again once the holder is gone

@@ -99,11 +99,10 @@ def parquet_select(table: str, files: list[Path]) -> str:
     return f"SELECT {', '.join(cols)} FROM read_parquet([{paths}], hive_partitioning = false)"
 
 
-def arrow_query(con: Any, sql: str, params: dict[str, Any] | list[Any] | None) -> pa.Table:
-    """Run SQL on a cursor of `con` (a separate connection to the same database, safe beside
-    a writer) and return Arrow. A relation streams Arrow without the DB-API copy; DuckDB 2
-    renamed fetch_arrow_table to to_arrow_table, so accept both."""
-    cur = con.cursor()
+def arrow_query(cur: Any, sql: str, params: dict[str, Any] | list[Any] | None) -> pa.Table:
+    """Run SQL on `cur`, a cursor (a separate connection to the same database, safe beside a
+    writer), return Arrow and close the cursor. A relation streams Arrow without the DB-API
+    copy; DuckDB 2 renamed fetch_arrow_table to to_arrow_table, so accept both."""
     try:
         rel = cur.sql(sql, params=params)
         if rel is None:  # a statement without a result set
@@ -150,7 +149,7 @@ class BundleStore:
         raise BundleError("a bundle is read-only; `otelcap import` merges it into the store")
 
     def query(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> pa.Table:
-        return arrow_query(self._con, sql, params)
+        return arrow_query(self._con.cursor(), sql, params)
 
     def close(self) -> None:
         self._con.close()

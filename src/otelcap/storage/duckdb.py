@@ -26,6 +26,22 @@ from otelcap.model import schema
 from otelcap.storage.base import ddl_statements
 from otelcap.storage.bundle import arrow_query, parquet_select
 
+# The file is attached under this name rather than opened as the connection's own database,
+# because only ATTACH takes ROW_GROUP_SIZE; every cursor must `USE` it (see `_cursor`).
+ALIAS = "otelcap"
+# DuckDB's default row group is 122,880 rows. Each checkpoint rewrites the open row group, and
+# rows wait uncompressed in memory until then. With 16,384, three interleaved runs each of the
+# ingest bench (4 gRPC clients, 1,000-record requests) went from 21.1-23.2k to 24.7-25.7k
+# records/s, peak RSS from ~725 to ~540 MB and p99 latency from ~1.7 s to ~0.63 s; the query
+# pack at 1M events ran as fast or faster and the file was 8% smaller. (8,192 ingested a bit
+# faster still but queried slower.) The size applies to row groups written while attached
+# with it: a file opened without it (plain duckdb.connect) is merged back at its checkpoint.
+ROW_GROUP_SIZE = 16_384
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
 
 class DuckDBStore:
     name = "duckdb"
@@ -34,14 +50,21 @@ class DuckDBStore:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        options = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
+        self._con = duckdb.connect(":memory:")
         try:
-            self._con = duckdb.connect(self.path, read_only=read_only)
+            self._con.execute(f"ATTACH {_literal(self.path)} AS {ALIAS} ({options})")
+            self._con.execute(f"USE {ALIAS}")
         except duckdb.IOException as exc:
+            self._con.close()
             if "lock" in str(exc).lower():
                 raise ConfigError(
                     f"the database {self.path} is in use by another process "
                     "(is `otelcap serve` already running?). Stop it or use --db."
                 ) from None
+            raise ConfigError(f"cannot open the database {self.path}: {exc}") from None
+        except duckdb.Error as exc:  # not a DuckDB file, a newer format, ...
+            self._con.close()
             raise ConfigError(f"cannot open the database {self.path}: {exc}") from None
         self.read_only = read_only
         self._lock = threading.Lock()  # guards the writer connection
@@ -89,7 +112,15 @@ class DuckDBStore:
                 raise StoreUnavailable(f"DuckDB rejected the flush: {exc}") from exc
 
     def query(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> pa.Table:
-        return arrow_query(self._con, sql, params)
+        return arrow_query(self._cursor(), sql, params)
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own to the same database, for work beside the writer; it starts
+        in the in-memory catalog, so point it at the file."""
+        cur = self._con.cursor()
+        cur.execute(f"USE {ALIAS}")
+        cur.execute("SET enable_progress_bar = false")  # a setting of each connection
+        return cur
 
     def merge_parquet(self, table: str, files: list[Path]) -> tuple[int, int]:
         """Insert the rows of exported Parquet files that the table does not hold yet, in one
@@ -111,9 +142,8 @@ class DuckDBStore:
         ts = f'"{schema.TIME_COLUMN[table]}"'
         incoming = f"({parquet_select(table, files)})"
         with self._maintenance:
-            con = self._con.cursor()
+            con = self._cursor()
             try:
-                con.execute("SET enable_progress_bar = false")
                 con.begin()
                 # The time column alone (Parquet is read by column): the rows, their range.
                 read, timed, lo, hi = con.execute(
@@ -154,7 +184,7 @@ class DuckDBStore:
         many were deleted. Appends add new rows and this removes old ones: no write conflict."""
         column = schema.TIME_COLUMN[table]
         with self._maintenance:  # an hourly run and a `prune` by hand never delete at once
-            cur = self._con.cursor()
+            cur = self._cursor()
             try:
                 row = cur.execute(
                     f'DELETE FROM "{table}" WHERE rowid IN '
@@ -172,6 +202,6 @@ class DuckDBStore:
             self._closed = True
             try:
                 if not self.read_only:
-                    self._con.execute("CHECKPOINT")  # fold the WAL into the file
+                    self._con.execute(f"CHECKPOINT {ALIAS}")  # fold the WAL into the file
             finally:
                 self._con.close()
