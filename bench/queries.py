@@ -409,15 +409,26 @@ def main() -> None:
         default=Config.duckdb_memory_limit,
         help="DuckDB memory_limit, as otelcap sets it (default %(default)s; '' for DuckDB's own)",
     )
+    ap.add_argument(
+        "--row-group-size",
+        type=int,
+        default=Config.duckdb_row_group_size,
+        help="rows per DuckDB row group written (default %(default)s, otelcap's; 0: DuckDB's)",
+    )
     args = ap.parse_args()
 
     from otelcap.storage.duckdb import DuckDBStore
+
+    def open_store() -> DuckDBStore:
+        return DuckDBStore(
+            args.db, memory_limit=args.memory_limit, row_group_size=args.row_group_size
+        )
 
     tmp = None
     if args.db is None:
         tmp = tempfile.TemporaryDirectory(prefix="otelcap-bench-")
         args.db = Path(tmp.name) / "bench.duckdb"
-    store = DuckDBStore(args.db, memory_limit=args.memory_limit)
+    store = open_store()
     store.create_schema()
     if not args.reuse:
         t0 = time.perf_counter()
@@ -425,7 +436,7 @@ def main() -> None:
         print(f"generated and ingested {n:,} events in {time.perf_counter() - t0:.0f} s")
         store.close()
         # a fresh process-like start: checkpointed file, cold caches
-        store = DuckDBStore(args.db, memory_limit=args.memory_limit)
+        store = open_store()
     counts = store.query(
         "SELECT (SELECT count(*) FROM otel_logs) AS logs, "
         "(SELECT count(*) FROM otel_metrics_sum) AS points, "
@@ -435,7 +446,8 @@ def main() -> None:
     print(
         f"{counts['logs']:,} events, {counts['points']:,} metric points, "
         f"{counts['sessions']:,} sessions; {size:.0f} MiB; DuckDB, {os.cpu_count()} cores, "
-        f"memory_limit {args.memory_limit or 'DuckDB default'}"
+        f"memory_limit {args.memory_limit or 'DuckDB default'}, "
+        f"row groups of {args.row_group_size or 122_880} rows written"
     )
     print(f"\n{'query':<16}{'median ms':>10}{'min':>8}{'max':>8}{'rows':>8}")
     for name, med, lo, hi, rows in time_queries(store, args.runs, args.query):

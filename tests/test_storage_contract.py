@@ -158,12 +158,13 @@ def test_duckdb_takes_the_configured_memory_limit(tmp_path: Any) -> None:
 
 
 def test_duckdb_writes_row_groups_of_row_group_size(tmp_path: Any) -> None:
-    from otelcap.storage import duckdb as duck
+    from otelcap.errors import ConfigError
 
+    size = 4096
     path = tmp_path / "it's here.duckdb"  # a quote in the path: ATTACH takes it as a literal
-    store = DuckDBStore(path)
+    store = DuckDBStore(path, row_group_size=size)
     store.create_schema()
-    rows = 2 * duck.ROW_GROUP_SIZE + 100
+    rows = 2 * size + 100
     five = stores.full_batch("otel_logs", 5)
     store.append({"otel_logs": [five.take(pa.array([i % 5 for i in range(rows)]))]})
     store.close()  # checkpoints: the rows move from the WAL into row groups
@@ -171,11 +172,13 @@ def test_duckdb_writes_row_groups_of_row_group_size(tmp_path: Any) -> None:
     got = again.query(
         "SELECT count(DISTINCT row_group_id) AS groups, count(*) FILTER (WHERE count > ?) AS big "
         "FROM pragma_storage_info('otel_logs') WHERE column_name = 'Timestamp'",
-        [duck.ROW_GROUP_SIZE],
+        [size],
     ).to_pylist()[0]
     assert again.query("SELECT count(*) AS n FROM otel_logs").to_pylist()[0]["n"] == rows
     again.close()
     assert got == {"groups": 3, "big": 0}  # DuckDB's default would have made one group
+    with pytest.raises(ConfigError, match="multiple of 2048"):
+        DuckDBStore(tmp_path / "odd.duckdb", row_group_size=3000)
 
 
 def test_a_database_another_process_holds_is_a_clear_error(tmp_path: Any) -> None:

@@ -97,6 +97,11 @@ class Config:
     # working memory, which spills to <db>.tmp beyond it). DuckDB's own default is 80% of RAM,
     # and a long-running collector kept growing towards it; "" restores that default.
     duckdb_memory_limit: str = "512MB"
+    # Rows per DuckDB row group written by this process (DuckDB's default: 122,880). Smaller
+    # groups make checkpoints shorter and hold fewer uncompressed rows in memory under heavy
+    # ingest; larger ones scan faster at millions of rows. bench/ingest.py and
+    # bench/queries.py measure both sides; storage/duckdb.py has the figures.
+    duckdb_row_group_size: int = 16_384
 
     @property
     def database(self) -> Path:

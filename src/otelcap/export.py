@@ -570,7 +570,7 @@ def _merger(config: Config) -> Iterator[Merger]:
         return
     from otelcap.storage.duckdb import DuckDBStore
 
-    store = DuckDBStore(config.database, memory_limit=config.duckdb_memory_limit)
+    store = DuckDBStore.from_config(config)
     try:
         store.create_schema()
         yield store.merge_parquet

@@ -109,7 +109,7 @@ def prune(config: Config, older_than: str) -> dict[str, Any]:
         raise ConfigError(f"no database at {config.database}: nothing to prune")
     from otelcap.storage.duckdb import DuckDBStore
 
-    store = DuckDBStore(config.database, memory_limit=config.duckdb_memory_limit)
+    store = DuckDBStore.from_config(config)
     try:
         return prune_request(store, {"older_than_s": keep.total_seconds()})
     finally:

@@ -14,9 +14,7 @@ def open_store(config: Config, read_only: bool = False) -> Store:
     if config.backend == "duckdb":
         from otelcap.storage.duckdb import DuckDBStore
 
-        return DuckDBStore(
-            config.database, read_only=read_only, memory_limit=config.duckdb_memory_limit
-        )
+        return DuckDBStore.from_config(config, read_only=read_only)
     if config.backend == "clickhouse":
         from otelcap.storage.clickhouse import ClickHouseStore, ClickHouseTarget
 

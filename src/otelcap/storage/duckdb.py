@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from otelcap.config import Config
 from otelcap.errors import ConfigError, StoreUnavailable
 from otelcap.model import schema
 from otelcap.storage.base import ddl_statements
@@ -29,14 +30,6 @@ from otelcap.storage.bundle import arrow_query, parquet_select
 # The file is attached under this name rather than opened as the connection's own database,
 # because only ATTACH takes ROW_GROUP_SIZE; every cursor must `USE` it (see `_cursor`).
 ALIAS = "otelcap"
-# DuckDB's default row group is 122,880 rows. Each checkpoint rewrites the open row group, and
-# rows wait uncompressed in memory until then. With 16,384, three interleaved runs each of the
-# ingest bench (4 gRPC clients, 1,000-record requests) went from 21.1-23.2k to 24.7-25.7k
-# records/s, peak RSS from ~725 to ~540 MB and p99 latency from ~1.7 s to ~0.63 s; the query
-# pack at 1M events ran as fast or faster and the file was 8% smaller. (8,192 ingested a bit
-# faster still but queried slower.) The size applies to row groups written while attached
-# with it: a file opened without it (plain duckdb.connect) is merged back at its checkpoint.
-ROW_GROUP_SIZE = 16_384
 
 
 def _literal(text: str) -> str:
@@ -46,14 +39,31 @@ def _literal(text: str) -> str:
 class DuckDBStore:
     name = "duckdb"
 
-    def __init__(self, path: Path | str, read_only: bool = False, memory_limit: str = "") -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        read_only: bool = False,
+        memory_limit: str = "",
+        row_group_size: int = 0,
+    ) -> None:
+        """`memory_limit` and `row_group_size` (0: DuckDB's own) as in Config; see
+        `from_config`."""
         self.path = str(path)
+        if row_group_size and (row_group_size < 2048 or row_group_size % 2048):
+            raise ConfigError(
+                f"duckdb_row_group_size must be a multiple of 2048 (DuckDB's vector size), "
+                f"got {row_group_size}"
+            )
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        options = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
+        options = (
+            " (READ_ONLY)"
+            if read_only
+            else (f" (ROW_GROUP_SIZE {row_group_size})" if row_group_size else "")
+        )
         self._con = duckdb.connect(":memory:")
         try:
-            self._con.execute(f"ATTACH {_literal(self.path)} AS {ALIAS} ({options})")
+            self._con.execute(f"ATTACH {_literal(self.path)} AS {ALIAS}{options}")
             self._con.execute(f"USE {ALIAS}")
         except duckdb.IOException as exc:
             self._con.close()
@@ -88,6 +98,15 @@ class DuckDBStore:
             # triggers it (0.2-1 s). At 64 MB appends ran ~35% faster (31k → 43k rows/s, 8k-row
             # flushes); the price is a longer WAL replay after a crash.
             self._con.execute("SET checkpoint_threshold = '64MB'")
+
+    @classmethod
+    def from_config(cls, config: Config, read_only: bool = False) -> DuckDBStore:
+        return cls(
+            config.database,
+            read_only=read_only,
+            memory_limit=config.duckdb_memory_limit,
+            row_group_size=config.duckdb_row_group_size,
+        )
 
     def create_schema(self) -> None:
         with self._lock:
