@@ -257,6 +257,20 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return {"OTELCAP_DATA_DIR": str(tmp_path / "data"), "OTELCAP_CONFIG": str(tmp_path / "none")}
 
 
+def test_explain_prints_how_to_read_a_query_without_running_it(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = runner.invoke(app, ["query", "error-analysis", "--explain"], env=_env(tmp_path))
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("error-analysis: Where turns fail")
+    assert "  session (text, default ''): only this session id" in out.output
+    # The header's notes, their small table still indented (nothing was run: no database).
+    assert "\n  model call        api_error" in out.output
+    assert "first_failure_turns counts turns whose FIRST failure" in out.output
+    assert not (tmp_path / "data").exists()
+    unknown = runner.invoke(app, ["query", "nope", "--explain"], env=_env(tmp_path))
+    assert unknown.exit_code == 1 and "the pack has: api-latency" in unknown.output
+
+
 def test_query_command_on_a_file(recorded_file: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     env = _env(tmp_path)

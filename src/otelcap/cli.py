@@ -209,6 +209,10 @@ def query(
     list_queries: Annotated[
         bool, typer.Option("--list", help="List every query with its parameters.")
     ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option("--explain", help="Print what the query computes and how to read it."),
+    ] = False,
     since: Annotated[
         str | None, typer.Option(help="From this time: 7d, 12h, 2026-11-01 or ISO time (UTC).")
     ] = None,
@@ -236,6 +240,8 @@ def query(
     Example (on ClickHouse): otelcap query sessions --backend clickhouse --since 7d
 
     Example (a colleague's bundle): otelcap query error-analysis --from ./bundle
+
+    Example (how to read it): otelcap query error-analysis --explain
     """
     from otelcap import config, querypack
     from otelcap.errors import OtelcapError
@@ -243,6 +249,9 @@ def query(
     try:
         if list_queries or name is None:
             typer.echo(querypack.describe_all())
+            return
+        if explain:
+            typer.echo(querypack.explain(name))
             return
         cfg = config.load(
             {

@@ -183,8 +183,8 @@ def parse(text: str) -> Query:
         if not line.startswith("--"):
             break
         m = _HEADER.match(line)
-        if not m:
-            notes.append(line[2:].strip())
+        if not m:  # free text: keep its indentation (the notes hold small tables)
+            notes.append(line[3:] if line.startswith("-- ") else line[2:].strip())
             continue
         key, value = m.group(1), m.group(2).strip()
         if key == "param":
@@ -234,6 +234,18 @@ def describe_all() -> str:
             default = p.default if p.default != "" else "''"
             out.append(f"    --param {p.name}=<{p.type}>  {p.description} (default {default})")
     return "\n".join(out)
+
+
+def explain(name: str) -> str:
+    """What `otelcap query NAME --explain` prints: the description, the parameters and the
+    header's notes on how to read the columns, without running anything."""
+    q = load(name)
+    out = [f"{q.name}: {q.description}", ""]
+    for p in q.params:
+        default = p.default if p.default != "" else "''"
+        out.append(f"  {p.name} ({p.type}, default {default}): {p.description}")
+    notes = q.notes.strip()
+    return "\n".join(out + (["", notes] if notes else []))
 
 
 # --- running ------------------------------------------------------------------------------------

@@ -17,12 +17,12 @@
 -- Columns: failures / denominator = failure_rate, where the denominator is what could fail
 -- at that step (model calls = api_request + api_error; decisions; tool results; hook runs;
 -- compactions and @-mentions; sessions). A turn is counted by its user_prompt event.
--- first_failure_turns counts turns whose FIRST failure
--- was this row, so fixing the top rows fixes the most turns: pareto_share and
--- cumulative_share run over them. A turn recovered when the model was called again after
--- that first failure, and stalled when it was not. failed_turn_cost_usd is what those turns
--- cost in all, cost_share its part of all spending. The last row (`all steps`) is over
--- turns: failures = failure signals, denominator = turns, failure_rate = failed turns / turns.
+-- first_failure_turns counts turns whose FIRST failure was this row, so fixing the top rows
+-- fixes the most turns: pareto_share and cumulative_share run over them. A turn recovered
+-- when the model was called again after that first failure, and stalled when it was not.
+-- failed_turn_cost_usd is what those turns cost in all, cost_share its part of all
+-- spending. The last row (`all steps`) is over turns: failures = failure signals,
+-- denominator = turns, failure_rate = failed turns / turns.
 WITH
 -- include: failures
 first_at AS (
