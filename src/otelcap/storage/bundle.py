@@ -95,7 +95,7 @@ def parquet_select(table: str, files: list[Path]) -> str:
             )
         else:
             cols.append(name)
-    paths = ", ".join(_literal(str(Path(f).resolve())) for f in files)
+    paths = ", ".join(quote_literal(str(Path(f).resolve())) for f in files)
     return f"SELECT {', '.join(cols)} FROM read_parquet([{paths}], hive_partitioning = false)"
 
 
@@ -117,7 +117,7 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
+def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 

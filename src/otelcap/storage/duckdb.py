@@ -25,15 +25,11 @@ from otelcap.config import Config
 from otelcap.errors import ConfigError, StoreUnavailable
 from otelcap.model import schema
 from otelcap.storage.base import ddl_statements
-from otelcap.storage.bundle import arrow_query, parquet_select
+from otelcap.storage.bundle import arrow_query, parquet_select, quote_literal
 
 # The file is attached under this name rather than opened as the connection's own database,
 # because only ATTACH takes ROW_GROUP_SIZE; every cursor must `USE` it (see `_cursor`).
 ALIAS = "otelcap"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class DuckDBStore:
@@ -63,7 +59,7 @@ class DuckDBStore:
         )
         self._con = duckdb.connect(":memory:")
         try:
-            self._con.execute(f"ATTACH {_literal(self.path)} AS {ALIAS}{options}")
+            self._con.execute(f"ATTACH {quote_literal(self.path)} AS {ALIAS}{options}")
             self._con.execute(f"USE {ALIAS}")
         except duckdb.IOException as exc:
             self._con.close()
