@@ -95,7 +95,9 @@ class Config:
     retention: str = "90d"
     # DuckDB's memory_limit (its buffer pool: cached blocks, rows not yet checkpointed, query
     # working memory, which spills to <db>.tmp beyond it). DuckDB's own default is 80% of RAM,
-    # and a long-running collector kept growing towards it; "" restores that default.
+    # and a long-running collector kept growing towards it: after the query pack ran twice on
+    # 10M events the process held 805 MB, 639 MB with 512MB (queries 0-38% slower, 256MB
+    # doubled error-analysis; bench/queries.py --memory-limit). "" restores that default.
     duckdb_memory_limit: str = "512MB"
     # Rows per DuckDB row group written by this process (0: DuckDB's 122,880). Each checkpoint
     # rewrites the open row group, and rows wait uncompressed in memory until then, so smaller
@@ -105,7 +107,8 @@ class Config:
     #    32,768: 23.5-24.4k records/s, ~595 MB, ~0.85 s;        error-analysis 1.15 s
     #    16,384: 24.7-25.9k records/s, ~555 MB, ~0.6 s;         error-analysis 1.40 s
     # (every query 10-22% slower at 32,768 than at 122,880 and 20-60% at 16,384; at 1M
-    # events none was slower). 32,768 takes most of the ingest gain for a third of the cost.
+    # events 16,384 was not slower, 32,768 was not timed there). 32,768 takes most of the
+    # ingest gain for about a third of the query cost.
     duckdb_row_group_size: int = 32_768
 
     @property
