@@ -1,12 +1,19 @@
 """Ingest benchmark for `otelcap serve` (run by hand, not in CI).
 
-Drives a real `otelcap serve` process with 1,000-record Claude-shaped OTLP log requests from
-separate client processes, over gRPC and over HTTP/protobuf, then does the same against a
-decode-only gRPC receiver (the ceiling). Prints acknowledged records/s, server CPU per record,
-peak RSS, request latency and the rows found in the database afterwards, plus an in-process
-breakdown (no sockets) of parse → convert → sanitize → DuckDB append.
+Drives a real `otelcap serve` process with Claude-shaped OTLP log requests from clients in
+separate processes, over gRPC and over HTTP/protobuf, then does the same against a
+decode-only gRPC receiver (the ceiling) with the same clients. Prints acknowledged
+requests/s and records/s, server CPU per request and per record, RSS (idle, median, peak),
+request latency and the rows found in the database afterwards (the run fails when an
+acknowledged record is missing), plus an in-process breakdown (no sockets) of parse →
+convert → sanitize → DuckDB append.
 
-    .venv/bin/python bench/ingest.py --seconds 20 --clients 4 --protocol both
+Two shapes. The default is Claude Code's own: 64 clients sending 5-record requests (it
+exports 1-9 records every 5 s per process). The clients are spread over `--client-procs`
+processes, a thread and a connection of its own each. The other is the bulk shape:
+
+    .venv/bin/python bench/ingest.py --seconds 15                      # 64 clients x 5 records
+    .venv/bin/python bench/ingest.py --seconds 15 --clients 4 --records-per-request 1000
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import http.client
 import multiprocessing as mp
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -105,11 +113,35 @@ def sample_rss(pid: int, stop: threading.Event, out: list[float]) -> None:
         out.append(rss_mb(pid, "VmRSS"))
 
 
-def client(protocol, target, payloads, records, offset, start, deadline, out) -> None:
+def client_process(
+    protocol, target, payloads, records, offsets, start, deadline, out, ready
+) -> None:
+    """One process running one client per offset, each in its own thread: a client sends
+    one request at a time and waits for its answer, as an OTLP exporter does."""
+    threads = [
+        threading.Thread(
+            target=client,
+            args=(protocol, target, payloads, records, off, start, deadline, out, ready),
+        )
+        for off in offsets
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def client(protocol, target, payloads, records, offset, start, deadline, out, ready) -> None:
     if protocol == "grpc":
         import grpc
 
-        channel = grpc.insecure_channel(target, options=[("grpc.max_send_message_length", -1)])
+        options = [
+            ("grpc.max_send_message_length", -1),
+            # A connection per client, as 64 Claude Code processes would have, not one TCP
+            # connection shared by every channel of the process (grpc's default).
+            ("grpc.use_local_subchannel_pool", 1),
+        ]
+        channel = grpc.insecure_channel(target, options=options)
         call = channel.unary_unary(EXPORT)  # no serializers: bytes in, bytes out
 
         def send(body: bytes) -> bool:
@@ -132,8 +164,8 @@ def client(protocol, target, payloads, records, offset, start, deadline, out) ->
     acked_total = acked = errors = 0
     lat: list[float] = []
     acked_total += records * send(payloads[offset % len(payloads)])  # warm-up, connects
+    ready.put(offset)
     start.wait()
-    cpu0 = sum(os.times()[:2])
     i = offset
     while (t := time.monotonic()) < deadline.value:
         ok = send(payloads[i % len(payloads)])
@@ -146,45 +178,63 @@ def client(protocol, target, payloads, records, offset, start, deadline, out) ->
         if done <= deadline.value:
             acked += records
             lat.append(done - t)
-    out.put((acked, acked_total, errors, lat, sum(os.times()[:2]) - cpu0))
+    out.put((acked, acked_total, errors, lat))
 
 
-def drive(pid, protocol, target, payloads, records, args) -> dict:
+def drive(pid, protocol, target, payloads, records, args, profile: str = "") -> dict:
     """Run the clients against a server process for args.seconds; measure the server."""
     ctx = mp.get_context("spawn")
-    start, deadline, out = ctx.Event(), ctx.Value("d", 0.0), ctx.Queue()
+    start, deadline, out, ready = ctx.Event(), ctx.Value("d", 0.0), ctx.Queue(), ctx.Queue()
     common = (protocol, target, payloads, records)
+    n_procs = max(1, min(args.client_procs, args.clients))
+    offsets = [[n * 3 for n in range(args.clients)][p::n_procs] for p in range(n_procs)]
     procs = [
-        ctx.Process(target=client, args=(*common, n * 3, start, deadline, out))
-        for n in range(args.clients)
+        ctx.Process(target=client_process, args=(*common, offs, start, deadline, out, ready))
+        for offs in offsets
     ]
     idle_rss = rss_mb(pid, "VmRSS")  # started, nothing received yet
     for p in procs:
         p.start()
-    time.sleep(2.0 + 0.5 * args.clients)  # clients import, connect and send a warm-up each
+    for _ in range(args.clients):  # each client imports, connects and sends a warm-up
+        ready.get(timeout=300)
+    time.sleep(0.5)
     samples: list[float] = []
     stop_sampling = threading.Event()
     sampler = threading.Thread(target=sample_rss, args=(pid, stop_sampling, samples))
+    client_cpu0 = sum(cpu_seconds(p.pid) for p in procs)
     cpu0, busy0, t0 = cpu_seconds(pid), machine_busy_seconds(), time.monotonic()
     deadline.value = t0 + args.seconds
     start.set()
     sampler.start()
+    spy = None
+    if profile:  # py-spy samples from outside the process: it costs the server nothing
+        spy = subprocess.Popen(
+            [shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"), "record",
+             "--pid", str(pid), "--duration", str(int(args.seconds)), "--rate", "200",
+             "--threads", "--format", "raw", "--output", profile, "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
     time.sleep(max(0.0, deadline.value - time.monotonic()))
     cpu, busy = cpu_seconds(pid) - cpu0, machine_busy_seconds() - busy0
+    client_cpu = sum(cpu_seconds(p.pid) for p in procs) - client_cpu0
     stop_sampling.set()
     sampler.join()
-    results = [out.get(timeout=120) for _ in procs]
+    if spy is not None:
+        spy.wait(timeout=60)
+    results = [out.get(timeout=120) for _ in range(args.clients)]
     for p in procs:
         p.join()
     lat = sorted(x for r in results for x in r[3])
     acked = sum(r[0] for r in results)
-    client_cpu = sum(r[4] for r in results)
+    requests = len(lat)
 
     def pct(q: float) -> float:
         return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")
 
     return {
+        "req_rate": requests / args.seconds,
         "rate": acked / args.seconds,
+        "cpu_us_req": cpu / requests * 1e6 if requests else float("nan"),
         "cpu_us": cpu / acked * 1e6 if acked else float("nan"),
         "server_cores": cpu / args.seconds,
         "client_cores": client_cpu / args.seconds,
@@ -216,7 +266,7 @@ def bench_otelcap(protocol: str, payloads, records: int, args) -> dict:
             raise SystemExit(f"otelcap serve did not start:\n{Path(tmp, 'stderr').read_text()}")
         threading.Thread(target=server.stdout.read, daemon=True).start()  # keep draining
         target = ports["gRPC" if protocol == "grpc" else "HTTP"]
-        res = drive(server.pid, protocol, target, payloads, records, args)
+        res = drive(server.pid, protocol, target, payloads, records, args, profile=args.py_spy)
         server.send_signal(signal.SIGTERM)
         res["exit"] = server.wait(timeout=120)
         import duckdb
@@ -311,8 +361,47 @@ def breakdown(payloads, records: int) -> None:
     print(f"  {'serial sum of the stages':<40} {serial:>10,.0f}")
 
 
+def round_breakdown(payloads, records: int, sizes=(1, 16, 64), repeats: int = 15) -> None:
+    """Per conversion round of n requests (what Ingest does with the requests that wait
+    together): median ms to convert, sanitize and append, over `repeats` rounds each."""
+    from otelcap.config import Config
+    from otelcap.model import to_batches
+    from otelcap.sanitize import Sanitizer
+    from otelcap.storage.duckdb import DuckDBStore
+
+    def ms(fn, *fn_args) -> float:
+        t0 = time.perf_counter()
+        fn(*fn_args)
+        return (time.perf_counter() - t0) * 1000
+
+    print(f"\nIn-process, per round of n {records}-record requests: median ms of {repeats}")
+    print(f"  {'n':>4} {'records':>8} {'convert':>9} {'sanitize':>9} {'append':>9} {'total':>9}")
+    with tempfile.TemporaryDirectory(prefix="otelcap-bench-") as tmp:
+        sanitizer = Sanitizer(Config(data_dir=Path(tmp), db_path=Path(tmp) / "x.duckdb"))
+        store = DuckDBStore(Path(tmp) / "rounds.duckdb")
+        store.create_schema()
+        for n in sizes:
+            group = [payloads[i % len(payloads)] for i in range(n)]
+            conv = to_batches("logs", group)  # warm: first calls load ptars' handler
+            clean = sanitizer.sanitize(conv.batches)
+            times: list[tuple[float, float, float]] = []
+            for _ in range(repeats):
+                t_conv = ms(to_batches, "logs", group)
+                t_san = ms(sanitizer.sanitize, conv.batches)
+                t_app = ms(store.append, {t: [b] for t, b in clean.items()})
+                times.append((t_conv, t_san, t_app))
+            med = [statistics.median(t[i] for t in times) for i in range(3)]
+            print(
+                f"  {n:>4} {n * records:>8} {med[0]:>9.2f} {med[1]:>9.2f} {med[2]:>9.2f}"
+                f" {sum(med):>9.2f}"
+            )
+        store.close()
+
+
 COLUMNS = {  # header: (result key, format)
+    "req/s": ("req_rate", ",.0f"),  # acknowledged requests per second
     "records/s": ("rate", ",.0f"),
+    "CPU µs/req": ("cpu_us_req", ",.0f"),  # server CPU per acknowledged request
     "CPU µs/rec": ("cpu_us", ".1f"),
     "server": ("server_cores", ".2f"),  # CPU cores used during the timed run
     "clients": ("client_cores", ".2f"),
@@ -329,42 +418,74 @@ COLUMNS = {  # header: (result key, format)
 }
 
 
+def check_rows(name: str, r: dict, records: int) -> bool:
+    """Every acknowledged record must be stored. A request answered with an error may have
+    been stored all the same (e.g. a commit that outlived its wait), so at most that many
+    more rows are allowed; fewer than acknowledged is a lost acknowledged record."""
+    lo, hi = r["acked_total"], r["acked_total"] + r["errors"] * records
+    ok = lo <= r["rows"] <= hi
+    verdict = "ok" if ok else "MISMATCH"
+    extra = f" (+ up to {hi - lo} from requests answered with an error)" if hi > lo else ""
+    print(f"{name}: rows in otel_logs {r['rows']}, acknowledged {lo}{extra}: {verdict}")
+    return ok
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=20.0)
-    ap.add_argument("--clients", type=int, default=4)
-    ap.add_argument("--protocol", choices=["grpc", "http", "both"], default="both")
-    ap.add_argument("--records-per-request", type=int, default=1000)
-    ap.add_argument("--requests", type=int, default=16, help="distinct pre-built payloads")
+    ap.add_argument("--clients", type=int, default=64, help="concurrent clients")
+    ap.add_argument(
+        "--client-procs", type=int, default=8,
+        help="processes the clients are spread over, a thread each (at most --clients)",
+    )  # fmt: skip
+    ap.add_argument("--protocol", choices=["grpc", "http", "both"], default="grpc")
+    ap.add_argument("--records-per-request", type=int, default=5)
+    ap.add_argument("--requests", type=int, default=0, help="distinct pre-built payloads")
     ap.add_argument("--raw-bodies", action="store_true", help="include raw API body events")
     ap.add_argument("--skip-breakdown", action="store_true")
+    ap.add_argument("--skip-ceiling", action="store_true")
+    ap.add_argument(
+        "--py-spy", metavar="FILE", default="",
+        help="record the otelcap server with py-spy during the timed run (collapsed stacks)",
+    )  # fmt: skip
     args = ap.parse_args()
     records = args.records_per_request
+    # Distinct payloads: a fresh session per request, enough that 64 clients do not all
+    # send the same bytes (16 of the 1,000-record ones are already 12 MB).
+    n_payloads = args.requests or (16 if records >= 100 else 256)
 
-    payloads = build_payloads(args.requests, records, args.raw_bodies)
+    payloads = build_payloads(n_payloads, records, args.raw_bodies)
     size = sum(map(len, payloads)) / len(payloads)
-    print(f"{len(payloads)} payloads of {records} log records, {size / 1024:,.0f} KiB each")
-    print(f"{args.clients} client processes, {args.seconds:g} s per run, {os.cpu_count()} CPUs")
+    print(f"{len(payloads)} payloads of {records} log records, {size / 1024:,.1f} KiB each")
+    n_procs = max(1, min(args.client_procs, args.clients))
+    print(
+        f"{args.clients} clients in {n_procs} processes, {args.seconds:g} s per run, "
+        f"{os.cpu_count()} CPUs"
+    )
 
     runs = []
     protocols = ["grpc", "http"] if args.protocol == "both" else [args.protocol]
     for proto in protocols:
         runs.append((f"otelcap {proto}", bench_otelcap(proto, payloads, records, args)))
-    if "grpc" in protocols:
+    if "grpc" in protocols and not args.skip_ceiling:
         runs.append(("ceiling grpc", bench_ceiling(payloads, records, args)))
 
     print("\n" + f"{'run':<14}" + "".join(f"{h:>11}" for h in COLUMNS))
     for name, r in runs:
         print(f"{name:<14}" + "".join(f"{r[k]:>11{f}}" for k, f in COLUMNS.values()))
     print("server/clients/other: CPU cores used during the timed run (other: rest of the machine)")
-    for name, r in runs:
-        if r["rows"] != "-":
-            same = "==" if r["rows"] == r["acked_total"] else "!= (MISMATCH)"
-            print(f"{name}: rows in otel_logs {r['rows']} {same} acknowledged {r['acked_total']}")
-    if len(runs) > 1 and runs[-1][0] == "ceiling grpc":
-        print(f"otelcap grpc / decode-only ceiling: {runs[0][1]['rate'] / runs[-1][1]['rate']:.2f}")
+    stored = [check_rows(name, r, records) for name, r in runs if r["rows"] != "-"]
+    if runs[-1][0] == "ceiling grpc":
+        for name, r in runs[:-1]:
+            ratio = r["req_rate"] / runs[-1][1]["req_rate"]
+            print(f"{name} / decode-only ceiling (requests/s): {ratio:.2f}")
+    if not all(stored):
+        raise SystemExit("FAILED: acknowledged records are missing from the database (above)")
     if not args.skip_breakdown:
-        breakdown(payloads, records)
+        if records < 100:
+            round_breakdown(payloads, records)
+        else:
+            breakdown(payloads, records)
 
 
 if __name__ == "__main__":
