@@ -207,11 +207,12 @@ def drive(pid, protocol, target, payloads, records, args, profile: str = "") -> 
     start.set()
     sampler.start()
     spy = None
-    if profile:  # py-spy samples from outside the process: it costs the server nothing
+    if profile:  # --nonblocking never pauses the server; py-spy's own CPU shows in `other`
         spy = subprocess.Popen(
             [shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"), "record",
              "--pid", str(pid), "--duration", str(int(args.seconds)), "--rate", "200",
-             "--threads", "--format", "raw", "--output", profile, "--nonblocking"],
+             "--threads", "--format", "raw", "--output", profile, "--nonblocking",
+             *(["--gil"] if args.py_spy_gil else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
     time.sleep(max(0.0, deadline.value - time.monotonic()))
@@ -266,7 +267,10 @@ def bench_otelcap(protocol: str, payloads, records: int, args) -> dict:
             raise SystemExit(f"otelcap serve did not start:\n{Path(tmp, 'stderr').read_text()}")
         threading.Thread(target=server.stdout.read, daemon=True).start()  # keep draining
         target = ports["gRPC" if protocol == "grpc" else "HTTP"]
+        before = self_metrics(ports["HTTP"])
         res = drive(server.pid, protocol, target, payloads, records, args, profile=args.py_spy)
+        after = self_metrics(ports["HTTP"])
+        res["stages"] = {k: after.get(k, 0) - before.get(k, 0) for k in after}
         server.send_signal(signal.SIGTERM)
         res["exit"] = server.wait(timeout=120)
         import duckdb
@@ -274,6 +278,24 @@ def bench_otelcap(protocol: str, payloads, records: int, args) -> dict:
         with duckdb.connect(str(db), read_only=True) as con:
             res["rows"] = con.execute("SELECT count(*) FROM otel_logs").fetchone()[0]
         return res
+
+
+def self_metrics(http_target: str) -> dict[str, float]:
+    """The server's own counters (GET /metrics) that say how requests were grouped."""
+    host, port = http_target.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    out = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in (
+            "otelcap_conversion_groups", "otelcap_conversion_grouped_requests",
+            "otelcap_flush_seconds_count", "otelcap_flush_seconds_sum",
+        ):  # fmt: skip
+            out[name] = float(value)
+    return out
 
 
 def ceiling_server(port_q, stop, workers: int) -> None:
@@ -448,6 +470,9 @@ def main() -> None:
         "--py-spy", metavar="FILE", default="",
         help="record the otelcap server with py-spy during the timed run (collapsed stacks)",
     )  # fmt: skip
+    ap.add_argument(
+        "--py-spy-gil", action="store_true", help="with --py-spy: only the thread holding the GIL"
+    )
     args = ap.parse_args()
     records = args.records_per_request
     # Distinct payloads: a fresh session per request, enough that 64 clients do not all
@@ -474,6 +499,18 @@ def main() -> None:
     for name, r in runs:
         print(f"{name:<14}" + "".join(f"{r[k]:>11{f}}" for k, f in COLUMNS.values()))
     print("server/clients/other: CPU cores used during the timed run (other: rest of the machine)")
+    for name, r in runs:
+        if st := r.get("stages"):  # during the timed run and its warm-up
+            rounds = st.get("otelcap_conversion_groups", 0)
+            flushes = st.get("otelcap_flush_seconds_count", 0)
+            grouped = st.get("otelcap_conversion_grouped_requests", 0)
+            flush_s = st.get("otelcap_flush_seconds_sum", 0)
+            print(
+                f"{name}: {rounds:.0f} conversion rounds ({grouped / max(rounds, 1):.1f} "
+                f"requests each), {flushes:.0f} flushes ({grouped / max(flushes, 1):.1f} requests, "
+                f"{flush_s / max(flushes, 1) * 1000:.1f} ms each; the writer busy "
+                f"{flush_s / args.seconds:.0%} of the run)"
+            )
     stored = [check_rows(name, r, records) for name, r in runs if r["rows"] != "-"]
     if runs[-1][0] == "ceiling grpc":
         for name, r in runs[:-1]:

@@ -23,9 +23,11 @@ def _lookup(m: pa.Array, key: str) -> pa.Array:
     return pc.map_lookup(m, key, "first")
 
 
-def _lookup_many(m: pa.MapArray, keys: list[str]) -> list[pa.Array]:
-    """map_lookup for many keys in one pass over the flat key array. pc.map_lookup costs
-    ~0.25 ms per key per 1,000 rows; 23 promoted keys made it the slowest step of ingest."""
+def _lookup_many(m: pa.MapArray, keys: list[str]) -> pa.Array:
+    """map_lookup for many keys in one pass over the flat key array: one string array of
+    len(keys) * len(m) values, key after key (slice j * len(m) is key j's column; absent
+    values are null). pc.map_lookup costs ~0.25 ms per key per 1,000 rows, and a take per
+    key cost ~60 Arrow calls a batch whatever its size: one take serves every key."""
     n = len(m)
     if isinstance(m, pa.ChunkedArray):
         m = m.combine_chunks()
@@ -37,17 +39,11 @@ def _lookup_many(m: pa.MapArray, keys: list[str]) -> list[pa.Array]:
     parents = np.repeat(np.arange(n), np.diff(offsets))
     which = pc.index_in(flat_keys, value_set=pa.array(keys, pa.string()))
     which_np = pc.fill_null(which, -1).to_numpy(zero_copy_only=False)
-    out = []
-    for j in range(len(keys)):
-        hits = np.flatnonzero(which_np == j)
-        if len(hits) == 0:
-            out.append(pa.nulls(n, pa.string()))
-            continue
-        pos = np.full(n, -1, dtype=np.int64)
-        pos[parents[hits]] = np.arange(len(hits))  # keys are unique per row (attrs_map)
-        idx = pa.array(pos, mask=pos < 0)
-        out.append(pc.take(pc.take(flat_values, pa.array(hits)), idx))
-    return out
+    hits = np.flatnonzero(which_np >= 0)
+    pos = np.full(len(keys) * n, -1, dtype=np.int64)
+    # Keys are unique per row (attrs_map), so no two hits land on one slot.
+    pos[which_np[hits].astype(np.int64) * n + parents[hits]] = hits
+    return pc.take(flat_values, pa.array(pos, mask=pos < 0))
 
 
 def _to_float_py(s: str | None) -> float | None:
@@ -99,21 +95,57 @@ def _typed(raw: pa.Array, typ: pa.DataType) -> pa.Array:
     return _cast_number(raw, typ)
 
 
+def _typed_runs(raw: pa.Array, n: int, types: list[pa.DataType]) -> list[pa.Array]:
+    """_typed for every promoted column of a _lookup_many result (column j is the slice
+    j * n), one Arrow call per run of columns of one type rather than one per column. A
+    run of numbers that does not cast as a whole (a value that does not parse) is cast
+    column by column, the defensive way, so the answer is the same either way."""
+    out: list[pa.Array] = []
+    j = 0
+    while j < len(types):
+        typ, k = types[j], j + 1
+        while k < len(types) and types[k] == typ:
+            k += 1
+        run: pa.Array | None = raw.slice(j * n, (k - j) * n)
+        if not (pa.types.is_string(typ) or pa.types.is_boolean(typ)):
+            try:
+                run = pc.cast(run, typ)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                run = None
+        else:
+            run = _typed(run, typ)
+        if run is None:
+            out += [_typed(raw.slice(i * n, n), typ) for i in range(j, k)]
+        else:
+            out += [run.slice((i - j) * n, n) for i in range(j, k)]
+        j = k
+    return out
+
+
 def _promote(
     batch: pa.RecordBatch, map_col: str, spec: list[tuple[str, str, str]], extra: str = ""
 ) -> tuple[pa.RecordBatch, pa.Array | None]:
     """Fill the promoted columns; with `extra`, also return that key's raw values (read in
     the same pass over the map)."""
-    if batch.num_rows == 0:
+    n = batch.num_rows
+    if n == 0:
         return batch, None
-    keys = [key for _col, key, _kind in spec]
-    raw = _lookup_many(batch.column(map_col), [*keys, extra] if extra else keys)
     names = batch.schema.names
+    # Columns of one type side by side, so _typed_runs converts each type once.
+    order = sorted(range(len(spec)), key=lambda i: _TYPE_RANK[spec[i][2]])
+    keys = [spec[i][1] for i in order]
+    raw = _lookup_many(batch.column(map_col), [*keys, extra] if extra else keys)
+    cols = [names.index(spec[i][0]) for i in order]
+    types = [batch.schema.field(c).type for c in cols]
     arrays = list(batch.columns)
-    for (col, _key, _kind), values in zip(spec, raw, strict=False):
-        i = names.index(col)
-        arrays[i] = _typed(values, batch.schema.field(i).type)
-    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema), raw[-1] if extra else None
+    for c, values in zip(cols, _typed_runs(raw, n, types), strict=True):
+        arrays[c] = values
+    promoted = pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+    return promoted, raw.slice(len(keys) * n, n) if extra else None
+
+
+# The order _promote converts kinds in (any fixed order groups them).
+_TYPE_RANK = {"str": 0, "int": 1, "int32": 2, "float": 3, "bool": 4}
 
 
 def _replace(batch: pa.RecordBatch, name: str, arr: pa.Array) -> pa.RecordBatch:
