@@ -6,7 +6,7 @@ decode-only gRPC receiver (the ceiling) with the same clients. Prints acknowledg
 requests/s and records/s, server CPU per request and per record, RSS (idle, median, peak),
 request latency and the rows found in the database afterwards (the run fails when an
 acknowledged record is missing), plus an in-process breakdown (no sockets) of parse →
-convert → sanitize → DuckDB append.
+convert → sanitize → DuckDB append (per round for small requests: bench/rounds.py).
 
 Two shapes. The default is Claude Code's own: 64 clients sending 5-record requests (it
 exports 1-9 records every 5 s per process). The clients are spread over `--client-procs`
@@ -383,43 +383,6 @@ def breakdown(payloads, records: int) -> None:
     print(f"  {'serial sum of the stages':<40} {serial:>10,.0f}")
 
 
-def round_breakdown(payloads, records: int, sizes=(1, 16, 64), repeats: int = 15) -> None:
-    """Per conversion round of n requests (what Ingest does with the requests that wait
-    together): median ms to convert, sanitize and append, over `repeats` rounds each."""
-    from otelcap.config import Config
-    from otelcap.model import to_batches
-    from otelcap.sanitize import Sanitizer
-    from otelcap.storage.duckdb import DuckDBStore
-
-    def ms(fn, *fn_args) -> float:
-        t0 = time.perf_counter()
-        fn(*fn_args)
-        return (time.perf_counter() - t0) * 1000
-
-    print(f"\nIn-process, per round of n {records}-record requests: median ms of {repeats}")
-    print(f"  {'n':>4} {'records':>8} {'convert':>9} {'sanitize':>9} {'append':>9} {'total':>9}")
-    with tempfile.TemporaryDirectory(prefix="otelcap-bench-") as tmp:
-        sanitizer = Sanitizer(Config(data_dir=Path(tmp), db_path=Path(tmp) / "x.duckdb"))
-        store = DuckDBStore(Path(tmp) / "rounds.duckdb")
-        store.create_schema()
-        for n in sizes:
-            group = [payloads[i % len(payloads)] for i in range(n)]
-            conv = to_batches("logs", group)  # warm: first calls load ptars' handler
-            clean = sanitizer.sanitize(conv.batches)
-            times: list[tuple[float, float, float]] = []
-            for _ in range(repeats):
-                t_conv = ms(to_batches, "logs", group)
-                t_san = ms(sanitizer.sanitize, conv.batches)
-                t_app = ms(store.append, {t: [b] for t, b in clean.items()})
-                times.append((t_conv, t_san, t_app))
-            med = [statistics.median(t[i] for t in times) for i in range(3)]
-            print(
-                f"  {n:>4} {n * records:>8} {med[0]:>9.2f} {med[1]:>9.2f} {med[2]:>9.2f}"
-                f" {sum(med):>9.2f}"
-            )
-        store.close()
-
-
 COLUMNS = {  # header: (result key, format)
     "req/s": ("req_rate", ",.0f"),  # acknowledged requests per second
     "records/s": ("rate", ",.0f"),
@@ -520,7 +483,10 @@ def main() -> None:
         raise SystemExit("FAILED: acknowledged records are missing from the database (above)")
     if not args.skip_breakdown:
         if records < 100:
-            round_breakdown(payloads, records)
+            from rounds import table  # imports this module: not at the top
+
+            print("\nIn-process, per round of n requests (bench/rounds.py):")
+            table(["convert", "sanitize", "append"], ["1x5", "16x5", "64x5"], reps=31)
         else:
             breakdown(payloads, records)
 
