@@ -15,7 +15,9 @@ They run over whole Arrow arrays (see redact_array), never row by row in Python.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -211,24 +213,59 @@ PATTERN_RULES: tuple[PatternRule, ...] = (
 # One pass of this finds the few strings that need any rule; the rules then run on those only.
 ANY_PATTERN = "|".join(f"(?:{r.pattern})" for r in PATTERN_RULES)
 
+# Arrow's regex kernels compile their pattern on every call and start with a cold DFA: that
+# was 58% of sanitizing a round of 16 five-record requests (callgrind). The same RE2 library
+# compiled once (google-re2) costs ~1 µs a value from Python instead, so it wins on small
+# arrays: per round, 16.3M -> 6.9M instructions for 1 request (~46 distinct values), 21.1M
+# -> 13.8M for 16 (~320), even at 64 (~960 values) and a loss beyond; wall clock, 300
+# values 0.42 ms against Arrow's 1.45, 3,000 values 7.6 ms against 3.3. Past this many
+# values, Arrow's kernel.
+COMPILED_MAX_VALUES = 1000
+
+
+@functools.cache
+def _compiled(pattern: str) -> Any:
+    """The pattern compiled once with Arrow's RE2 options (UTF-8, case-sensitive, not
+    literal; never_capture only stops recording groups, which a yes/no match never reads)."""
+    import re2
+
+    options = re2.Options()
+    options.never_capture = True
+    return re2.compile(pattern, options)
+
+
+def matches(arr: pa.Array, pattern: str) -> pa.Array:
+    """Which values the RE2 pattern matches anywhere: pc.match_substring_regex, with null as
+    False. Small arrays use the pattern compiled once (see COMPILED_MAX_VALUES)."""
+    if len(arr) <= COMPILED_MAX_VALUES:
+        search = _compiled(pattern).search
+        return pa.array(
+            [v is not None and search(v) is not None for v in arr.to_pylist()], pa.bool_()
+        )
+    return pc.fill_null(pc.match_substring_regex(arr, pattern), False)
+
 
 def redact_array(arr: pa.Array) -> pa.Array:
     """Apply PATTERN_RULES to a string array.
 
     Each distinct value is scanned once: attribute values repeat a lot (session and user ids,
     model names, small numbers), and RE2 costs ~100 ns per value however short it is.
-    One combined pattern finds the few values that need any rule; only those are rewritten.
+    One combined pattern finds the few values that need any rule; only those are rewritten,
+    and only by the rules that match one of them (each Arrow rewrite compiles its pattern).
     """
     if len(arr) == 0 or arr.null_count == len(arr):
         return arr
     encoded = pc.dictionary_encode(arr)
     words = encoded.dictionary
-    hit = pc.fill_null(pc.match_substring_regex(words, ANY_PATTERN), False)
-    if not pc.any(hit).as_py():
+    hit = matches(words, ANY_PATTERN)
+    if not hit.true_count:
         return arr
     sub = words.filter(hit)
+    few = len(sub) <= COMPILED_MAX_VALUES
     for rule in PATTERN_RULES:
-        sub = pc.replace_substring_regex(sub, rule.pattern, rule.placeholder)
+        # Rules run in order on what the earlier ones left, so each looks at the current text.
+        if not few or matches(sub, rule.pattern).true_count:
+            sub = pc.replace_substring_regex(sub, rule.pattern, rule.placeholder)
     return pc.take(pc.replace_with_mask(words, hit, sub), encoded.indices)
 
 

@@ -32,6 +32,7 @@ from otelcap.sanitize.rules import (
     DROPPED,
     HASH,
     REDACT,
+    matches,
     redact_array,
 )
 
@@ -252,7 +253,7 @@ class Sanitizer:
         if not new:
             return None
         fresh = pa.array(new, _STR)
-        hit = pc.fill_null(pc.match_substring_regex(fresh, ANY_PATTERN), False)
+        hit = matches(fresh, ANY_PATTERN)
         if len(self._clean_keys) > _CLEAN_KEYS_MAX:
             self._clean_keys.clear()
         self._clean_keys.update(fresh.filter(pc.invert(hit)).to_pylist())
