@@ -33,3 +33,12 @@ class StoreUnavailable(OtelcapError):
 
 class ConfigError(OtelcapError):
     """A flag, environment variable or config file value is wrong."""
+
+
+class QueryError(OtelcapError):
+    """A query failed: bad SQL, a bad parameter, a statement that is not read-only, or the
+    engine's own refusal (its message is kept)."""
+
+
+class NoDatabase(ConfigError):
+    """The DuckDB file a command was pointed at does not exist (yet)."""

@@ -24,7 +24,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from otelcap.errors import OtelcapError
+from otelcap.errors import OtelcapError, QueryError
 from otelcap.model import schema
 from otelcap.storage.base import ddl_statements
 
@@ -102,13 +102,19 @@ def parquet_select(table: str, files: list[Path]) -> str:
 def arrow_query(cur: Any, sql: str, params: dict[str, Any] | list[Any] | None) -> pa.Table:
     """Run SQL on `cur`, a cursor (a separate connection to the same database, safe beside a
     writer), return Arrow and close the cursor. A relation streams Arrow without the DB-API
-    copy; DuckDB 2 renamed fetch_arrow_table to to_arrow_table, so accept both."""
+    copy; DuckDB 2 renamed fetch_arrow_table to to_arrow_table, so accept both. The engine's
+    errors become QueryError, as ClickHouse's do (QueryFailed), so callers need not know
+    which engine refused."""
+    import duckdb
+
     try:
         rel = cur.sql(sql, params=params)
         if rel is None:  # a statement without a result set
             return pa.table({})
         fetch = getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table
         return fetch()
+    except duckdb.Error as exc:  # bad SQL, an unknown column, a bad parameter: say which
+        raise QueryError(f"{type(exc).__name__}: {exc}".strip()) from None
     finally:
         cur.close()
 
@@ -124,7 +130,8 @@ def quote_literal(text: str) -> str:
 class BundleStore:
     """A read-only store over an exported bundle; the query pack runs on it as on DuckDB."""
 
-    name = "duckdb"  # the query pack's DuckDB SQL runs as written
+    name = "bundle"
+    dialect = "duckdb"  # the query pack's DuckDB SQL runs as written
     read_only = True
 
     def __init__(self, directory: Path) -> None:

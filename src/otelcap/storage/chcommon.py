@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from otelcap.errors import OtelcapError
+from otelcap.errors import QueryError
 from otelcap.storage.base import ddl_statements
 
 # Rows a stock Collector deployment keeps for 90 days; 0 disables the TTL (tests with fixed
@@ -25,7 +25,7 @@ _TTL_DAYS = re.compile(r"toIntervalDay\(\d+\)")
 _DATETIME = re.compile(r"(Nullable\()?DateTime(\(.*\))?\)?")
 
 
-class QueryFailed(OtelcapError):
+class QueryFailed(QueryError):
     """ClickHouse refused a statement (bad SQL, unknown column, bad parameter value)."""
 
 

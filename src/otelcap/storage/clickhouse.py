@@ -68,6 +68,7 @@ CONFIG_CODES = {
     497: "access denied",
     516: "authentication failed (user or password)",
 }
+_UNKNOWN_DATABASE = 81  # the one configuration code that is not about the login
 _CODE = re.compile(r"\bCode:\s*(\d+)")
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\"()\]]+)")
 # They log every failed request at WARNING; our own line says it once, with the URL and what
@@ -327,6 +328,48 @@ class ClickHouseStore:
         if client is not None:
             with contextlib.suppress(Exception):
                 client.close()
+
+    # --- what `otelcap doctor` asks (storage/base.py SelfChecking) --------------------------
+
+    @property
+    def display(self) -> str:
+        return self.target.display
+
+    @property
+    def database(self) -> str:
+        return self.target.database
+
+    def test_write(self) -> str | None:
+        """CREATE a Memory table, INSERT a random value, SELECT it back, DROP the table, on a
+        connection of its own (reads here run readonly=2), so the telemetry tables never
+        hold a test row. None when the row came back; what came back otherwise. Raises the
+        driver's error when the user may not do it."""
+        import clickhouse_connect
+
+        table = f"otelcap_doctor_{uuid.uuid4().hex[:12]}"
+        marker = uuid.uuid4().hex
+        client = clickhouse_connect.get_client(**self.target.client_kwargs(self.database, 30))
+        try:
+            client.command(f"CREATE TABLE `{table}` (v String) ENGINE = Memory")
+            try:
+                client.insert(table, [[marker]], column_names=["v"])
+                got = client.query(f"SELECT v FROM `{table}`").result_rows
+            finally:
+                client.command(f"DROP TABLE IF EXISTS `{table}`")
+        finally:
+            client.close()
+        return None if got == [(marker,)] else repr(got)
+
+    @staticmethod
+    def classify(exc: BaseException) -> str:
+        """Why a request failed: "login" (user or password), "database" (it does not exist)
+        or "unreachable" (anything else: no answer, TLS, a proxy)."""
+        code = getattr(exc, "code", None) or error_code(str(exc))
+        if code == _UNKNOWN_DATABASE:
+            return "database"
+        if code in CONFIG_CODES:
+            return "login"
+        return "unreachable"
 
 
 def _read_only_settings(client: Any) -> dict[str, Any] | None:

@@ -34,6 +34,7 @@ ALIAS = "otelcap"
 
 class DuckDBStore:
     name = "duckdb"
+    dialect = "duckdb"
 
     def __init__(
         self,

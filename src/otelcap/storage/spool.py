@@ -36,7 +36,7 @@ from typing import Any
 import pyarrow as pa
 
 from otelcap.errors import ConfigError, Overloaded, StoreUnavailable
-from otelcap.storage.base import Store
+from otelcap.storage.base import DedupTokens, Store
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ class SpoolingStore:
     ) -> None:
         self.inner = inner
         self.name = inner.name
-        self.dialect = getattr(inner, "dialect", inner.name)
+        self.dialect = inner.dialect
         self.spool = Spool(directory, max_bytes)
         self.sent_from_spool = 0  # flushes the replayer delivered (tests, bench)
         self._ready = False  # inner.create_schema succeeded
@@ -275,8 +275,8 @@ class SpoolingStore:
     # --- delivery --------------------------------------------------------------------------
 
     def _send(self, batches: dict[str, list[pa.RecordBatch]], token: str) -> None:
-        if getattr(self.inner, "deduplicates", False):
-            self.inner.append(batches, token=token)  # type: ignore[call-arg]
+        if isinstance(self.inner, DedupTokens) and self.inner.deduplicates:
+            self.inner.append(batches, token=token)
         else:
             self.inner.append(batches)
 
