@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 import recordings
+from otelcap import registry
 from otelcap.cli import app
 from otelcap.service import Service
 
@@ -228,23 +229,24 @@ def test_fails_when_the_running_server_cannot_commit(server: Service) -> None:
 
 def test_a_server_file_left_by_a_killed_server_is_a_warning(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    (data_dir / "server.json").write_text(
-        json.dumps(
-            {
-                "pid": 999999,
-                "host": "127.0.0.1",
-                "port": _free_port(),
-                "token": "t",
-                "database": str((data_dir / "otelcap.duckdb").resolve()),
-            }
-        )
+    record = registry.write(
+        data_dir,
+        registry.ServerRecord(
+            pid=999999,
+            host="127.0.0.1",
+            port=_free_port(),
+            token="t",
+            backend="duckdb",
+            dialect="duckdb",
+            target=str(data_dir / "otelcap.duckdb"),
+            key=f"duckdb:{(data_dir / 'otelcap.duckdb').resolve()}",
+        ),
     )
     code, checks = _checks(data_dir, 0, 0)
     assert code == 0
     assert checks["server"]["status"] == "warn"
     assert (
-        "server.json names a server (pid 999999) that no longer answers"
+        f"{record.path} named a server (pid 999999) that no longer answers"
         in (checks["server"]["message"])
     )
 
@@ -289,8 +291,8 @@ print(json.dumps({{"code": doctor.exit_code, "out": doctor.stdout,
 def test_clickhouse_checks_pass_and_read_what_arrived(tmp_path: Path) -> None:
     """ClickHouse's engine in-process (chdb://) behind a real `Service`: the connection, the
     tables and the scratch-table round trip pass, what arrived is read from ClickHouse, and
-    `status` finds the server by its HTTP port. A subprocess: chdb holds one engine per
-    process."""
+    `status` finds the server by its record and asks its control endpoint. A subprocess: chdb
+    holds one engine per process."""
     code = textwrap.dedent(
         _CLICKHOUSE_SESSION.format(
             tests=str(Path(__file__).parent),
@@ -309,7 +311,7 @@ def test_clickhouse_checks_pass_and_read_what_arrived(tmp_path: Path) -> None:
     assert checks["clickhouse"]["status"] == "ok"
     assert checks["clickhouse_tables"]["status"] == "ok"
     assert checks["clickhouse_write"]["status"] == "ok", checks["clickhouse_write"]
-    assert checks["server"]["status"] == "ok"  # found on its HTTP port (no query endpoint)
+    assert checks["server"]["status"] == "ok"  # found by its record, asked on its endpoint
     assert checks["logs"]["data"]["total"] == sum(
         r.items for r in recordings.load("tools-grpc") if r.signal == "logs"
     )
@@ -321,7 +323,8 @@ def test_clickhouse_checks_pass_and_read_what_arrived(tmp_path: Path) -> None:
     assert status["database"].startswith("chdb://")
     assert status["rows"]["otel_logs"] == checks["logs"]["data"]["total"]
     assert status["spool_bytes"] == 0 and status["queue_rows"] == 0
-    assert status["records_last_minute"] is None  # no query endpoint to ask
+    # The control endpoint runs for ClickHouse too (issue 12): the server's own ingest rate.
+    assert status["records_last_minute"] == sum(r.items for r in recordings.load("tools-grpc"))
 
 
 def test_bad_format_is_a_usage_error(tmp_path: Path) -> None:

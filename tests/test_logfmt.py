@@ -118,7 +118,8 @@ def test_serve_json_log_parses_and_holds_no_secret(tmp_path: Path) -> None:
             if "Ctrl-C" in line:
                 break
         http_port = int(re.search(r"HTTP\s+http://127\.0\.0\.1:(\d+)", banner).group(1))  # type: ignore[union-attr]
-        server = json.loads((tmp_path / "data" / "server.json").read_text())
+        (record,) = (tmp_path / "data" / "servers").glob("*.json")
+        server = json.loads(record.read_text())
         token = server["token"]
         _get(f"http://127.0.0.1:{http_port}/healthz?password={PASSWORD}")
         _get(f"http://127.0.0.1:{http_port}/nowhere/{token}")

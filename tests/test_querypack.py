@@ -22,10 +22,10 @@ from typer.testing import CliRunner
 
 import recordings
 from conftest import make_config
-from otelcap import querypack
+from otelcap import access, answer, querypack, registry
 from otelcap.cli import app
-from otelcap.config import parse_time
-from otelcap.queryapi import SERVER_FILE, QueryError, find_server
+from otelcap.config import Config, parse_time
+from otelcap.errors import QueryError
 from otelcap.service import Service
 from otelcap.storage.duckdb import DuckDBStore
 
@@ -268,7 +268,8 @@ def test_explain_prints_how_to_read_a_query_without_running_it(tmp_path: Path) -
     assert "first_failure_turns counts turns whose FIRST failure" in out.output
     assert not (tmp_path / "data").exists()
     unknown = runner.invoke(app, ["query", "nope", "--explain"], env=_env(tmp_path))
-    assert unknown.exit_code == 1 and "the pack has: api-latency" in unknown.output
+    # An unknown query name is a usage error (issue 12: exit 2, as in every command).
+    assert unknown.exit_code == 2 and "the pack has: api-latency" in unknown.output
 
 
 def test_query_command_on_a_file(recorded_file: Path, tmp_path: Path) -> None:
@@ -336,36 +337,45 @@ def _replay(server: Service, scenario: str = "toolfail-grpc") -> None:
         pass
 
 
+def _execute(cfg: Config, sql: str) -> pa.Table:
+    """Read-only SQL wherever the access layer finds the data."""
+    with access.open(cfg) as store:
+        return store.query(sql)
+
+
 def test_queries_go_through_the_running_server(server: Service, tmp_path: Path) -> None:
     _replay(server)
     cfg = server.config
-    info_path = cfg.data_dir / SERVER_FILE
+    assert server.record is not None and server.record.path is not None
+    info_path = server.record.path
     assert stat.S_IMODE(info_path.stat().st_mode) == 0o600
-    assert find_server(cfg.data_dir, cfg.database) is not None
+    assert stat.S_IMODE(info_path.parent.stat().st_mode) == 0o700
+    assert access.find(cfg).server is not None
     # In this process the file is open read-write, so a read-only open would fail: an
     # answer proves the endpoint served it.
-    text = querypack.run_named(cfg, "sessions", fmt="json")
+    text = answer.run_named(cfg, "sessions", fmt="json")
     (row,) = json.loads(text)
     direct = querypack.run(server.store, "sessions").to_pylist()[0]
     assert row["session_id"] == direct["session_id"] and row["cost_usd"] == direct["cost_usd"]
     # Arrow over the wire: types arrive as the store made them
-    t = querypack.execute(cfg, "SELECT min(Timestamp) AS t, count(*) AS n FROM otel_logs")
+    t = _execute(cfg, "SELECT min(Timestamp) AS t, count(*) AS n FROM otel_logs")
     assert t.schema.field("t").type == pa.timestamp("ns")
     # a statement that writes is refused, and nothing changed
-    before = querypack.execute(cfg, "SELECT count(*) AS n FROM otel_logs").to_pylist()
+    before = _execute(cfg, "SELECT count(*) AS n FROM otel_logs").to_pylist()
     with pytest.raises(QueryError, match="only SELECT"):
-        querypack.execute(cfg, "DELETE FROM otel_logs")
+        _execute(cfg, "DELETE FROM otel_logs")
     with pytest.raises(QueryError, match="one statement"):
-        querypack.execute(cfg, "SELECT 1; DELETE FROM otel_logs")
+        _execute(cfg, "SELECT 1; DELETE FROM otel_logs")
     with pytest.raises(QueryError, match=r"Binder Error|Catalog Error"):
-        querypack.execute(cfg, "SELECT nope FROM otel_logs")
-    assert querypack.execute(cfg, "SELECT count(*) AS n FROM otel_logs").to_pylist() == before
+        _execute(cfg, "SELECT nope FROM otel_logs")
+    assert _execute(cfg, "SELECT count(*) AS n FROM otel_logs").to_pylist() == before
     server.stop()
     assert not info_path.exists()
 
 
 def test_the_endpoint_wants_the_token(server: Service) -> None:
-    info = json.loads((server.config.data_dir / SERVER_FILE).read_text())
+    (info_path,) = registry.directory(server.config.data_dir).glob("*.json")
+    info = json.loads(info_path.read_text())
     assert info["host"] == "127.0.0.1"
     body = json.dumps({"sql": "SELECT 1", "params": {}}).encode()
     for auth in ({}, {"Authorization": "Bearer wrong"}):
@@ -379,13 +389,19 @@ def test_the_endpoint_wants_the_token(server: Service) -> None:
 
 def test_a_crashed_servers_file_is_ignored(recorded_file: Path, tmp_path: Path) -> None:
     cfg = make_config(tmp_path, db_path=recorded_file)
-    cfg.data_dir.mkdir(parents=True, exist_ok=True)
-    (cfg.data_dir / SERVER_FILE).write_text(
-        json.dumps({"host": "127.0.0.1", "port": 9, "token": "x", "database": str(recorded_file)})
-    )  # port 9 (discard) is closed: like a server killed with -9
-    # the file is taken for this database, so the answer below proves the fallback ran
-    assert find_server(cfg.data_dir, cfg.database) is not None
-    assert querypack.execute(cfg, "SELECT count(*) AS n FROM otel_logs").to_pylist()[0]["n"] > 0
+    # A record for this database whose process lives (this one) but whose port 9 (discard)
+    # is closed: like a server killed with -9 whose pid was reused.
+    record = registry.write(
+        cfg.data_dir,
+        registry.ServerRecord(
+            pid=os.getpid(), host="127.0.0.1", port=9, token="x", backend="duckdb",
+            dialect="duckdb", target=str(recorded_file), key=access.key(cfg),
+        ),
+    )  # fmt: skip
+    # the record is taken for this database, so the answer below proves the fallback ran
+    assert [r.path for r in registry.scan(cfg.data_dir).live] == [record.path]
+    assert _execute(cfg, "SELECT count(*) AS n FROM otel_logs").to_pylist()[0]["n"] > 0
+    assert record.path is not None and not record.path.exists()  # nothing answered: removed
 
 
 @pytest.mark.slow

@@ -24,9 +24,15 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
+    # Subcommands inherit it from the root's context: `otelcap query -h` too.
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-EXIT_CONFIG = 2  # bad flags, config or a port/database that is taken
+# Exit codes, the same in every command: 0 done, 1 it failed (a check, the store, the server),
+# 2 a usage or configuration error (a bad flag, a port or database that is taken, several
+# servers and no --db to choose one).
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
 
 
 def _store_flags(
@@ -47,15 +53,15 @@ def _store_flags(
 
 
 def _text_or_json(fmt: str) -> str:
-    if fmt not in ("text", "json"):
-        raise ConfigError(f"--format must be text or json, got {fmt!r}")
-    return fmt
+    from otelcap.config import check_format
+
+    return check_format(fmt, ("text", "json"))
 
 
 def _fail(exc: Exception) -> NoReturn:
     """Print the error; exit 2 for a usage or configuration error, 1 for anything else."""
     typer.echo(f"otelcap: {exc}", err=True)
-    raise typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else 1) from None
+    raise typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILED) from None
 
 
 def _version(value: bool) -> None:
@@ -139,7 +145,7 @@ def serve(
     otelcap serve --backend clickhouse --clickhouse-url https://ch.example.com:8443/otel
     """
     from otelcap import banner, config, logfmt
-    from otelcap.storage import location
+    from otelcap.access import location
 
     try:
         logfmt.setup(log_level, log_format)  # masks the query token and configured passwords
@@ -243,7 +249,7 @@ def query(
 
     Example (how to read it): otelcap query error-analysis --explain
     """
-    from otelcap import config, querypack
+    from otelcap import answer, config, querypack
     from otelcap.errors import OtelcapError
 
     try:
@@ -251,16 +257,14 @@ def query(
             typer.echo(querypack.describe_all())
             return
         if explain:
-            typer.echo(querypack.explain(name))
+            typer.echo(querypack.explain(answer.check_query(name).name))
             return
         cfg = config.load(
             {
                 **_store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database),
             }
         )
-        typer.echo(
-            querypack.run_named(cfg, name, since, until, session, param or [], fmt, from_dir)
-        )
+        typer.echo(answer.run_named(cfg, name, since, until, session, param or [], fmt, from_dir))
     except OtelcapError as exc:
         _fail(exc)
 
@@ -280,7 +284,7 @@ def sql(
 
     Example: otelcap sql "SELECT EventName, count(*) AS n FROM otel_logs GROUP BY 1 ORDER BY n DESC"
     """
-    from otelcap import config, querypack
+    from otelcap import answer, config
     from otelcap.errors import OtelcapError
 
     try:
@@ -289,7 +293,7 @@ def sql(
                 **_store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database),
             }
         )
-        typer.echo(querypack.run_sql(cfg, statement, fmt, from_dir))
+        typer.echo(answer.run_sql(cfg, statement, fmt, from_dir))
     except OtelcapError as exc:
         _fail(exc)
 
@@ -420,20 +424,18 @@ def doctor(
 
     Exit codes: 0 ok, 1 a check failed, 2 a usage or configuration error.
     """
+    from otelcap.errors import OtelcapError
     from otelcap.ops import doctor as doc
 
-    try:
-        _text_or_json(fmt)
-    except ConfigError as exc:
-        _fail(exc)
     overrides = {
         **_store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database),
         "grpc_port": grpc_port,
         "http_port": http_port,
     }
     try:
+        _text_or_json(fmt)
         report = doc.diagnose(overrides)
-    except ConfigError as exc:
+    except OtelcapError as exc:
         _fail(exc)
     typer.echo(doc.render(report, fmt))
     raise typer.Exit(0 if report.ok else 1)
@@ -457,6 +459,7 @@ def status(
     configuration error.
     """
     from otelcap import config
+    from otelcap.errors import OtelcapError
     from otelcap.ops import status as st
 
     try:
@@ -467,7 +470,7 @@ def status(
             }
         )
         result = st.collect(cfg)
-    except ConfigError as exc:
+    except OtelcapError as exc:
         _fail(exc)
     typer.echo(st.render(result, fmt))
     raise typer.Exit(0 if result.ok else 1)

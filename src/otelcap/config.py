@@ -115,6 +115,13 @@ class Config:
     def database(self) -> Path:
         return self.db_path if self.db_path is not None else self.data_dir / "otelcap.duckdb"
 
+    @property
+    def names_data(self) -> bool:
+        """Whether this configuration names its data (--db or OTELCAP_DB, or another backend
+        than the default) rather than falling back to the default file; a command that does
+        not name its data uses whichever one server runs (access.py)."""
+        return self.db_path is not None or self.backend != Config.backend
+
 
 _INT_FIELDS = {f.name for f in dataclasses.fields(Config) if f.type in ("int", int)}
 _PATH_FIELDS = {"data_dir", "db_path"}
@@ -177,8 +184,15 @@ def _privacy_from_file(section: Any, path: Path) -> dict[str, Any]:
     }
 
 
+# Shorter names people type; the field's own name (OTELCAP_DB_PATH) wins when both are set.
+_ENV_ALIASES = {"OTELCAP_DB": "db_path"}
+
+
 def _from_env(env: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    for key, name in _ENV_ALIASES.items():
+        if env.get(key):
+            out[name] = _coerce(name, env[key], key)
     for f in dataclasses.fields(Config):
         key = ENV_PREFIX + f.name.upper()
         if key in env and env[key] != "":
@@ -249,6 +263,39 @@ def parse_time(text: str, now: dt.datetime | None = None) -> dt.datetime:
     except ValueError:
         raise ValueError(f"expected {_TIME_FORMS}, got {text!r}") from None
     return t.astimezone(dt.timezone.utc).replace(tzinfo=None) if t.tzinfo else t
+
+
+def check_format(fmt: str, allowed: tuple[str, ...]) -> str:
+    """`--format`: one of `allowed`, else a usage error worded the same in every command."""
+    if fmt not in allowed:
+        raise ConfigError(f"--format must be one of {', '.join(allowed)}, got {fmt!r}")
+    return fmt
+
+
+def time_window(
+    since: str | dt.datetime | None,
+    until: str | dt.datetime | None,
+    now: dt.datetime | None = None,
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """`--since` and `--until` as every command takes them (parse_time's forms, or a
+    datetime) → naive UTC; ConfigError (a usage error) naming the flag, and when --since is
+    not before --until: such a window holds nothing, which is a mistake, not an answer."""
+    out: list[dt.datetime | None] = []
+    for flag, raw in (("--since", since), ("--until", until)):
+        if raw is None or isinstance(raw, dt.datetime):
+            out.append(raw)
+            continue
+        try:
+            out.append(parse_time(raw, now))
+        except ValueError as exc:
+            raise ConfigError(f"{flag}: {exc}") from None
+    start, end = out
+    if start is not None and end is not None and start >= end:
+        raise ConfigError(
+            f"--since ({start.isoformat(sep=' ')} UTC) is not before --until "
+            f"({end.isoformat(sep=' ')} UTC): no row can match; swap them or widen the window"
+        )
+    return start, end
 
 
 def _has_password(url: Any) -> bool:

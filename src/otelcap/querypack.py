@@ -46,22 +46,19 @@ import json
 import math
 import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from otelcap.config import parse_time
-from otelcap.errors import ConfigError, OtelcapError
-from otelcap.queryapi import QueryError, ServerGone, check_read_only, find_server, remote_query
+from otelcap.errors import QueryError
 
 if TYPE_CHECKING:
-    from otelcap.config import Config
-    from otelcap.storage.base import Store
+    from otelcap.storage.base import Reader
 
 __all__ = ["FORMATS", "Query", "QueryError", "format_table", "load", "load_all", "run"]
 
@@ -73,7 +70,6 @@ _CLICKHOUSE_TYPES = {
     "int": "Int64",
     "float": "Float64",
 }
-_DIALECTS = {"duckdb": "duckdb", "chdb": "clickhouse", "clickhouse": "clickhouse"}
 
 
 # --- the pack ---------------------------------------------------------------------------------
@@ -251,110 +247,15 @@ def explain(name: str) -> str:
 # --- running ------------------------------------------------------------------------------------
 
 
-def dialect_of(store: Store) -> str:
-    return getattr(store, "dialect", None) or _DIALECTS.get(store.name, store.name)
-
-
 def run(
-    store: Store,
+    store: Reader,
     name: str | Query,
     values: dict[str, str | None] | None = None,
     now: dt.datetime | None = None,
 ) -> pa.Table:
-    """Run a pack query on an open store (tests, bench, the ClickHouse path)."""
+    """Run a pack query on an open store, in the store's dialect (tests, bench)."""
     query = name if isinstance(name, Query) else load(name)
-    return store.query(query.sql_for(dialect_of(store)), query.bind(values, now))
-
-
-def execute(config: Config, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
-    """Run read-only SQL on the configured database: through the running `otelcap serve` when
-    it holds the DuckDB file, by opening the file read-only when no server runs."""
-    if config.backend == "duckdb":
-        server = find_server(config.data_dir, config.database)
-        if server is not None:
-            try:
-                return remote_query(server, sql, params or {})
-            except ServerGone:
-                pass  # a server that crashed left its file behind; the lock went with it
-        if str(config.database) != ":memory:" and not config.database.exists():
-            raise ConfigError(
-                f"no database at {config.database} yet: start `otelcap serve`, point Claude "
-                "Code at it, or pass --db"
-            )
-    from otelcap.storage import open_store
-
-    store = open_store(config, read_only=True)
-    try:
-        return store.query(sql, params)
-    except OtelcapError:
-        raise
-    except Exception as exc:  # the engine's own error type: DuckDB, ClickHouse
-        raise QueryError(_engine_message(exc)) from None
-    finally:
-        store.close()
-
-
-def _engine_message(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}".strip()
-
-
-def run_named(
-    config: Config,
-    name: str,
-    since: str | None = None,
-    until: str | None = None,
-    session: str | None = None,
-    params: Sequence[str] = (),
-    fmt: str = "table",
-    bundle: Path | None = None,
-) -> str:
-    """`otelcap query NAME …`: bind, run where the data is (or on an exported bundle), format."""
-    if fmt not in FORMATS:
-        raise QueryError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    query = load(name)
-    values: dict[str, str | None] = {}
-    for item in params:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise QueryError(f"--param takes key=value, got {item!r}")
-        values[key.strip()] = value
-    for key, flag in (("since", since), ("until", until), ("session", session)):
-        if flag is not None:
-            values[key] = flag
-    bound = query.bind(values)
-    if bundle is not None:
-        return format_table(run_on_bundle(bundle, query.sql_for("duckdb"), bound), fmt)
-    dialect = _DIALECTS.get(config.backend, config.backend)
-    table = execute(config, query.sql_for(dialect), bound)
-    return format_table(table, fmt)
-
-
-def run_on_bundle(directory: Path, sql: str, params: dict[str, Any] | None) -> pa.Table:
-    """Read-only SQL (DuckDB's) over an exported bundle's Parquet files, without importing."""
-    from otelcap.storage.bundle import BundleStore
-
-    store = BundleStore(directory)
-    try:
-        return store.query(sql, params)
-    except OtelcapError:
-        raise
-    except Exception as exc:  # DuckDB's own error type
-        raise QueryError(_engine_message(exc)) from None
-    finally:
-        store.close()
-
-
-def run_sql(config: Config, sql: str, fmt: str = "table", bundle: Path | None = None) -> str:
-    """`otelcap sql "SELECT …"`: read-only ad-hoc SQL in the backend's own dialect (DuckDB's
-    on an exported bundle)."""
-    if fmt not in FORMATS:
-        raise QueryError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    if bundle is not None:
-        check_read_only(sql)
-        return format_table(run_on_bundle(bundle, sql, None), fmt)
-    if config.backend == "duckdb":
-        check_read_only(sql)  # the file is opened read-only too; this also refuses COPY … TO
-    return format_table(execute(config, sql, None), fmt)
+    return store.query(query.sql_for(store.dialect), query.bind(values, now))
 
 
 # --- output -------------------------------------------------------------------------------------
