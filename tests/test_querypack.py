@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 import recordings
 from conftest import make_config
-from otelcap import access, answer, querypack, registry
+from otelcap import access, answer, opsql, querypack, registry
 from otelcap.cli import app
 from otelcap.config import Config, parse_time
 from otelcap.errors import QueryError
@@ -63,6 +63,17 @@ def test_clickhouse_snapshots_are_up_to_date() -> None:
         )
     extra = {p.stem for p in CLICKHOUSE_DIR.glob("*.sql")} - {q.name for q in querypack.load_all()}
     assert extra == set(), "a rendered file without its query"
+
+
+def test_the_commands_own_sql_has_up_to_date_clickhouse_snapshots() -> None:
+    """queries/_ops/*.sql (status, export) are rendered like the pack and checked in."""
+    pytest.importorskip("sqlglot")
+    assert opsql.render_all(check=True) == [], "run `python -m otelcap.opsql --render`"
+    ops = Path(querypack.__file__).parent / "queries" / "_ops"
+    names = {q.name.removeprefix("_ops/") for q in opsql.load_all()}
+    assert names >= {"table-rows", "export-days", "export-rows"}
+    assert {p.stem for p in (ops / "clickhouse").glob("*.sql")} == names  # none left over
+    assert {q.name for q in querypack.load_all()}.isdisjoint(names)  # not in the pack's list
 
 
 def _query(sql: str, params: str = "") -> querypack.Query:

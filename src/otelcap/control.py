@@ -52,9 +52,13 @@ class ServerFailed(OtelcapError):
 class Control:
     """Requests to one server's control endpoint, as its record describes it."""
 
-    def __init__(self, record: ServerRecord, timeout_s: float = TIMEOUT_S) -> None:
+    def __init__(self, record: ServerRecord, timeout_s: float | None = None) -> None:
         self.record = record
-        self.timeout_s = timeout_s
+        self._timeout_s = timeout_s
+
+    @property
+    def timeout_s(self) -> float:
+        return TIMEOUT_S if self._timeout_s is None else self._timeout_s
 
     @property
     def who(self) -> str:

@@ -16,8 +16,10 @@ from typing import Any
 
 from otelcap import __version__, access, logfmt, registry, storage
 from otelcap.config import Config, parse_duration
+from otelcap.errors import ConfigError
 from otelcap.ingest import Ingest
 from otelcap.pipeline import Pipeline
+from otelcap.procs import listener
 from otelcap.queryapi import QueryApi, check_read_only
 from otelcap.receiver import IngestResult
 from otelcap.receiver.grpc import GrpcReceiver
@@ -84,10 +86,16 @@ class Service:
             self._spool_bytes,
         )  # fmt: skip
         try:
-            self.grpc = GrpcReceiver(config, self.ingest, self.metrics)
-            self.http = HttpReceiver(
-                config, self.ingest, self.metrics, lambda: self.pipeline.healthy
-            )
+            try:
+                self.grpc = GrpcReceiver(config, self.ingest, self.metrics)
+            except ConfigError as exc:
+                raise _with_holder(exc, config.grpc_port) from None
+            try:
+                self.http = HttpReceiver(
+                    config, self.ingest, self.metrics, lambda: self.pipeline.healthy
+                )
+            except ConfigError as exc:
+                raise _with_holder(exc, config.http_port) from None
         except Exception:
             self.store.close()
             raise
@@ -218,3 +226,10 @@ class Service:
             self.stop()
             for s, handler in previous.items():
                 signal.signal(s, handler)
+
+
+def _with_holder(exc: ConfigError, port: int) -> ConfigError:
+    """A receiver's "cannot listen" error, with the process that holds the port when the
+    system says (doctor finds it the same way)."""
+    who = listener(port) if port else ""
+    return ConfigError(f"{exc} The port is held by {who}.") if who else exc

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from otelcap.banner import claude_env
-from otelcap.config import Config
+from otelcap.config import Config, check_format
 from otelcap.errors import ConfigError
 from otelcap.ops.running import client_host
 
@@ -102,8 +102,7 @@ def build(
 
 
 def render(env: ClaudeEnv, fmt: str = "shell") -> str:
-    if fmt not in FORMATS:
-        raise ConfigError(f"--format must be shell or dotenv, got {fmt!r}")
+    check_format(fmt, FORMATS)
     flag_of = {name: key for key, flag in CONTENT.items() for name, _ in flag.env}
     lines = [
         f"# Claude Code → otelcap ({env.protocol}, {env.endpoint}). Restart Claude Code after "

@@ -8,10 +8,12 @@ running servers and their control endpoints.
 from __future__ import annotations
 
 import errno
-import os
 import socket
 from dataclasses import dataclass
-from pathlib import Path
+
+from otelcap.procs import listener
+
+__all__ = ["PortState", "client_host", "human_bytes", "listener", "probe_port"]
 
 _ANY_HOST = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
@@ -57,46 +59,3 @@ def probe_port(host: str, port: int) -> PortState:
                 False, exc.strerror or str(exc), in_use, listener(port) if in_use else ""
             )
     return PortState(True)
-
-
-def listener(port: int) -> str:
-    """Best effort, Linux only: which process listens on this TCP port ("" when unknown; other
-    users' processes are hidden from non-root users)."""
-    inodes: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            parts = line.split()
-            # local_address is HEXIP:HEXPORT; state 0A is LISTEN; inode is column 10
-            if len(parts) > 9 and parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(parts[9])
-    if not inodes:
-        return ""
-    targets = {f"socket:[{i}]" for i in inodes}
-    for pid in filter(str.isdigit, _listdir("/proc")):
-        for fd in _listdir(f"/proc/{pid}/fd"):
-            try:
-                if os.readlink(f"/proc/{pid}/fd/{fd}") in targets:
-                    return f"pid {pid} ({_cmdline(pid)})"
-            except OSError:
-                continue
-    return ""
-
-
-def _listdir(path: str) -> list[str]:
-    try:
-        return os.listdir(path)
-    except OSError:
-        return []
-
-
-def _cmdline(pid: str) -> str:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return "?"
-    text = " ".join(" ".join(p.decode(errors="replace") for p in raw.split(b"\0")).split())
-    return text if len(text) <= 80 else text[:77] + "..."

@@ -13,6 +13,7 @@ transaction at a time, so two imports cannot both decide that a record is missin
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -24,8 +25,11 @@ import pyarrow as pa
 from otelcap.config import Config
 from otelcap.errors import ConfigError, StoreUnavailable
 from otelcap.model import schema
+from otelcap.procs import holder
 from otelcap.storage.base import ddl_statements
 from otelcap.storage.bundle import arrow_query, parquet_select, quote_literal
+
+_LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")  # DuckDB names the holder: "... (PID 8830)"
 
 # The file is attached under this name rather than opened as the connection's own database,
 # because only ATTACH takes ROW_GROUP_SIZE; every cursor must `USE` it (see `_cursor`).
@@ -65,10 +69,7 @@ class DuckDBStore:
         except duckdb.IOException as exc:
             self._con.close()
             if "lock" in str(exc).lower():
-                raise ConfigError(
-                    f"the database {self.path} is in use by another process "
-                    "(is `otelcap serve` already running?). Stop it or use --db."
-                ) from None
+                raise ConfigError(_locked(self.path, str(exc))) from None
             raise ConfigError(f"cannot open the database {self.path}: {exc}") from None
         except duckdb.Error as exc:  # not a DuckDB file, a newer format, ...
             self._con.close()
@@ -221,3 +222,15 @@ class DuckDBStore:
                     self._con.execute(f"CHECKPOINT {ALIAS}")  # fold the WAL into the file
             finally:
                 self._con.close()
+
+
+def _locked(path: str, message: str) -> str:
+    """DuckDB's lock error, with the process that holds the file: DuckDB lets one process
+    open a file, even read-only."""
+    m = _LOCK_HOLDER.search(message)
+    who = f"another process, {holder(int(m.group(1)))}" if m else "another process"
+    return (
+        f"the database {path} is in use by {who}: DuckDB lets one process open a file. If it "
+        "is an `otelcap serve` of another data directory, run this command with its "
+        "OTELCAP_DATA_DIR (it then goes through that server); otherwise stop it, or use --db."
+    )
