@@ -198,9 +198,9 @@ def check_data_dir(cfg: Config) -> list[Check]:
     and there is room for the database to grow."""
     checks = []
     dirs = [("data_dir", "data directory", Path(cfg.data_dir), "OTELCAP_DATA_DIR")]
-    db_dir = Path(cfg.database).parent
-    if cfg.backend == "duckdb" and str(cfg.database) != ":memory:" and db_dir != cfg.data_dir:
-        dirs.append(("db_dir", "database directory", db_dir, "--db"))
+    db_file = access.database_file(cfg)  # None: the data is not in a local file
+    if db_file is not None and db_file.parent != Path(cfg.data_dir).absolute():
+        dirs.append(("db_dir", "database directory", Path(cfg.database).parent, "--db"))
     for name, label, path, elsewhere in dirs:
         ok, why, existing = _writable(path)
         if not ok:
