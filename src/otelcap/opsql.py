@@ -1,4 +1,4 @@
-"""The SQL otelcap's own commands run (status, export), one statement per file in
+"""The SQL otelcap's own commands run (status, export, doctor), one statement per file in
 queries/_ops/, written like the pack: DuckDB SQL with a `-- name:` header and bound
 parameters, the ClickHouse form checked in beside it (queries/_ops/clickhouse/), rendered by
 the pack's renderer and compared with a fresh rendering by tests/test_querypack.py.
@@ -59,6 +59,11 @@ def sql(name: str, dialect: str, table: str | None = None) -> str:
         "columns": ", ".join(_quote(c) for c in schema.TABLES[table].names),
     }
     return _PLACEHOLDER.sub(lambda m: names[m.group(1)], text)
+
+
+def defaults(name: str) -> dict[str, Any]:
+    """The statement's parameters at their header defaults (doctor's `recent` counts)."""
+    return load(name).bind()
 
 
 def _quote(name: str) -> str:

@@ -8,7 +8,8 @@ Telemetry set-ups fail silently (nothing arrives and nobody says why), so the "w
 arrived" part reads the stored data itself: events and metrics per name with when each was
 last seen, Claude Code versions, the protocol the server saw, metric temporality, and the
 content that is missing because a Claude Code flag is off, judged on the latest events so a
-flag turned on today counts.
+flag turned on today counts. Its SQL is queries/_ops/doctor-*.sql (opsql.py), in both dialects,
+run on the store the access layer hands over: the running server's, or the data itself.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from otelcap import access, logfmt
+from otelcap import access, logfmt, opsql
 from otelcap import config as config_mod
 from otelcap.access import Lookup, Reader, RemoteStore, SelfChecking, Server
 from otelcap.config import Config
@@ -37,9 +38,6 @@ SYMBOL = {OK: "✓", WARN: "!", FAIL: "✗", INFO: "·"}
 SECTIONS = {"setup": "Set-up", "server": "Server and database", "data": "What has arrived"}
 DISK_FAIL_BYTES = 100 * 1024**2  # below this a flush may fail half-way: refuse
 DISK_WARN_BYTES = 1024**3
-RECENT_PROMPTS = 20  # content flags are judged on the latest events of each kind
-RECENT_TOOL_EVENTS = 50
-REDACTED = "<REDACTED>"  # what Claude Code sends in place of a prompt when the flag is off
 WIDTH = 100  # the text report wraps here
 _SEP = " · "
 _SERVE = re.compile(r"\botelcap(?:\.cli)? serve\b")  # a holder's command line
@@ -395,13 +393,8 @@ def check_database(store: Reader, live: Server | None, cfg: Config) -> Check:
     )
     db = live.record.target if live else cfg.database
     expected = _expected_columns()
-    names = ", ".join(f"'{t}'" for t in expected)
     try:
-        rows = _rows(
-            store,
-            "SELECT table_name, column_name FROM information_schema.columns "
-            f"WHERE table_name IN ({names})",
-        )
+        rows = _rows(store, "doctor-columns")
     except OtelcapError as exc:
         return _cannot_open(db, exc)
     found: dict[str, set[str]] = {}
@@ -442,10 +435,10 @@ def check_clickhouse(store: Reader, live: Server | None) -> list[Check]:
         where = f"ClickHouse at {live.record.target if live else '?'} (through the server)"
         database = ""
     try:
-        about = _rows(store, "SELECT version() AS v, currentDatabase() AS db")[0]
+        about = _rows(store, "doctor-engine")[0]
         found: dict[str, set[str]] = {}
-        for r in _rows(store, _CH_COLUMNS_SQL):
-            found.setdefault(r["table"], set()).add(r["name"])
+        for r in _rows(store, "doctor-columns"):
+            found.setdefault(r["table_name"], set()).add(r["column_name"])
     except ConfigError as exc:  # the client library is missing
         return [_not_in_build(str(exc))]
     except Exception as exc:  # ours (StoreUnavailable, QueryFailed) and the driver's
@@ -493,9 +486,6 @@ def check_clickhouse(store: Reader, live: Server | None) -> list[Check]:
     if isinstance(store, SelfChecking):
         checks.append(_clickhouse_round_trip(store))
     return checks
-
-
-_CH_COLUMNS_SQL = "SELECT table, name FROM system.columns WHERE database = currentDatabase()"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -550,12 +540,12 @@ def _clickhouse_round_trip(store: SelfChecking) -> Check:
     return _check("server", "clickhouse_write", OK, "a test row round-trips (scratch table)")
 
 
-def _rows(store: Reader, sql: str) -> list[dict[str, Any]]:
-    """Rows of a read-only query as Python values; timestamps as naive UTC datetimes
-    (microseconds: Python has no nanoseconds)."""
+def _rows(store: Reader, name: str) -> list[dict[str, Any]]:
+    """Rows of one of queries/_ops/doctor-*.sql, in the store's dialect, as Python values;
+    timestamps as naive UTC datetimes (microseconds: Python has no nanoseconds)."""
     import pyarrow as pa
 
-    table = store.query(sql)
+    table = store.query(opsql.sql(name, store.dialect), opsql.defaults(name) or None)
     cols = [
         col.cast(pa.timestamp("us", f.type.tz), safe=False)
         if pa.types.is_timestamp(f.type)
@@ -568,57 +558,6 @@ def _rows(store: Reader, sql: str) -> list[dict[str, Any]]:
 
 # --- what has arrived -------------------------------------------------------------------------
 
-_EVENTS_SQL = (
-    "SELECT EventName AS name, count(*) AS n, max(Timestamp) AS last "
-    "FROM otel_logs GROUP BY EventName ORDER BY n DESC"
-)
-_METRICS_SQL = "SELECT * FROM ({}) AS m ORDER BY n DESC".format(
-    " UNION ALL ".join(
-        f"SELECT MetricName AS name, count(*) AS n, max(TimeUnix) AS last FROM {t} "
-        "GROUP BY MetricName"
-        for t in (
-            "otel_metrics_sum",
-            "otel_metrics_gauge",
-            "otel_metrics_histogram",
-            "otel_metrics_exponential_histogram",
-            "otel_metrics_summary",
-        )
-    )
-)
-_SPANS_SQL = (
-    "SELECT SpanName AS name, count(*) AS n, max(Timestamp) AS last "
-    "FROM otel_traces GROUP BY SpanName ORDER BY n DESC"
-)
-# Claude Code's version: app.version on events, service.version on the metrics' resource.
-_VERSIONS_SQL = (
-    "SELECT app_version, sum(n) AS n, max(last) AS last FROM ("
-    "SELECT AppVersion AS app_version, count(*) AS n, max(Timestamp) AS last "
-    "FROM otel_logs GROUP BY AppVersion UNION ALL "
-    "SELECT coalesce(ResourceAttributes['service.version'], '') AS app_version, count(*) AS n, "
-    "max(TimeUnix) AS last FROM otel_metrics_sum "
-    "GROUP BY coalesce(ResourceAttributes['service.version'], '')"
-    ") AS v WHERE app_version <> '' GROUP BY app_version ORDER BY last DESC"
-)
-_TEMPORALITY_SQL = (
-    "SELECT AggregationTemporality AS temporality, count(*) AS n, max(TimeUnix) AS last "
-    "FROM otel_metrics_sum GROUP BY AggregationTemporality ORDER BY n DESC"
-)
-_PROMPTS_SQL = (
-    "SELECT count(*) AS n, "
-    f"sum(CASE WHEN p NOT IN ('', '{REDACTED}') THEN 1 ELSE 0 END) AS with_text FROM ("
-    "SELECT coalesce(LogAttributes['prompt'], '') AS p FROM otel_logs "
-    f"WHERE EventName = 'user_prompt' ORDER BY Timestamp DESC LIMIT {RECENT_PROMPTS}) AS recent"
-)
-_TOOLS_SQL = (
-    "SELECT count(*) AS n, sum(CASE WHEN details <> '' THEN 1 ELSE 0 END) AS with_details, "
-    "sum(CASE WHEN failed THEN 1 ELSE 0 END) AS failures, "
-    "sum(CASE WHEN failed AND error_text = '' THEN 1 ELSE 0 END) AS failures_without_text "
-    "FROM (SELECT concat(coalesce(LogAttributes['tool_parameters'], ''), "
-    "coalesce(LogAttributes['tool_input'], '')) AS details, "
-    "coalesce(EventName = 'tool_result' AND Success = false, false) AS failed, "
-    "Error AS error_text FROM otel_logs WHERE EventName IN ('tool_result', 'tool_decision') "
-    f"ORDER BY Timestamp DESC LIMIT {RECENT_TOOL_EVENTS}) AS recent"
-)
 _FIX_NOTHING = (
     "point Claude Code at {where} (`otelcap setup claude` prints the settings; "
     "OTEL_EXPORTER_OTLP_PROTOCOL must match the port: grpc → the gRPC port, http/protobuf or "
@@ -651,10 +590,10 @@ _FIX_TOOLS = (
 
 
 def check_arrived(store: Reader, live: Server | None, now: dt.datetime) -> list[Check]:
-    def q(sql: str) -> list[dict[str, Any]]:
-        return _rows(store, sql)
+    def q(name: str) -> list[dict[str, Any]]:
+        return _rows(store, name)
 
-    events, points, spans = q(_EVENTS_SQL), q(_METRICS_SQL), q(_SPANS_SQL)
+    events, points, spans = q("doctor-events"), q("doctor-metrics"), q("doctor-spans")
     n_events, n_points = sum(r["n"] for r in events), sum(r["n"] for r in points)
     if not (n_events or n_points or spans):
         where = "otelcap"
@@ -667,14 +606,14 @@ def check_arrived(store: Reader, live: Server | None, now: dt.datetime) -> list[
         _signal("logs", "event", events, now, WARN, _FIX_NO_LOGS),
         _signal("metrics", "data point", points, now, WARN, _FIX_NO_METRICS),
         _signal("traces", "span", spans, now, WARN, _FIX_NO_SPANS),
-        _versions(q(_VERSIONS_SQL)),
+        _versions(q("doctor-versions")),
         _protocol(live),
     ]
     if n_points:
-        checks.append(_temporality(q(_TEMPORALITY_SQL)))
+        checks.append(_temporality(q("doctor-temporality")))
     if n_events:
-        checks.append(_prompts(q(_PROMPTS_SQL)[0]))
-        checks.extend(_tools(q(_TOOLS_SQL)[0]))
+        checks.append(_prompts(q("doctor-prompts")[0]))
+        checks.extend(_tools(q("doctor-tools")[0]))
     return checks
 
 
@@ -701,7 +640,7 @@ def _versions(rows: list[dict[str, Any]]) -> Check:
     versions = [r["app_version"] for r in rows]
     data = {
         "versions": [
-            {"version": r["app_version"], "count": r["n"], "last_seen": _iso(r["last"])}
+            {"version": r["app_version"], "count": r["total"], "last_seen": _iso(r["latest"])}
             for r in rows
         ]
     }
