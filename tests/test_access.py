@@ -148,6 +148,15 @@ def test_a_command_without_db_finds_the_one_running_server(
     total = json.loads(out)[-1]
     assert total["model"] == "total" and abs(total["cost_usd"] - RESUME_COST_USD) < 1e-9
 
+    code, out = _run(tmp_path, "doctor", "--format", "json")
+    checks = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert checks["server"]["status"] == "ok" and checks["server"]["data"]["pid"] == team.pid
+    store_check = "database" if backend == "duckdb" else "clickhouse_tables"
+    assert checks[store_check]["status"] == "ok", checks[store_check]
+    events = sum(r.items for r in recordings.load("resume-http-json") if r.signal == "logs")
+    assert checks["logs"]["data"]["total"] == events
+    assert checks["protocol"]["data"]["requests"] == {"http/json": 10}, checks["protocol"]
+
     # The export's SQL (queries/_ops) runs in the server, in its dialect.
     code, out = _run(tmp_path, "export", str(tmp_path / "bundle"), "--format", "json")
     assert code == 0, out
