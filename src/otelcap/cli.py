@@ -204,7 +204,10 @@ def privacy(
 
 
 _FORMAT_HELP = "Output: table (aligned, for people), csv, json (stable, for scripts) or markdown."
-_DB_HELP = "DuckDB file. Default: otelcap.duckdb in the user data directory."
+_DB_HELP = (
+    "DuckDB file (or OTELCAP_DB). Default: the one running otelcap's data, else otelcap.duckdb "
+    "in the user data directory."
+)
 _BACKEND_HELP = "Where the data is: duckdb (embedded file) or clickhouse (see --clickhouse-url)."
 _FROM_HELP = "Run on a bundle written by `otelcap export` (DuckDB SQL), not on the store."
 
