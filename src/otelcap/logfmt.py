@@ -1,10 +1,12 @@
 """How `otelcap serve` logs: one line per event (start, stop, a flush problem), as text or as
 JSON lines, with secrets masked.
 
-Masking happens in a handler filter, so it covers every logger (ours, grpc's) and the text of
-exceptions: the query endpoint's token and any configured password or token are registered
-by whoever creates or reads them (`add_secret`, `add_secrets_of`), and bearer tokens and
-passwords inside URLs are masked by pattern whoever logs them.
+Masking happens in a handler filter, so it covers every logger (ours, grpc's), every level
+and the text of exceptions: the query endpoint's token and any configured password or token
+are registered by whoever creates or reads them (`add_secret`, `add_secrets_of`), bearer
+tokens and passwords inside URLs are masked by pattern whoever logs them, and the
+sanitizer's secret and PII patterns (keys, emails, phones) run on every line once registered
+with `add_redactor` (service.py does: this module sits below otelcap.sanitize).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 import re
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from otelcap.errors import ConfigError
@@ -34,6 +37,7 @@ _MIN_SECRET_LEN = 4  # shorter values would mask ordinary words; no real secret 
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
+_redactors: list[Callable[[str], str]] = []
 
 
 def add_secret(value: str | None) -> None:
@@ -57,14 +61,31 @@ def add_secrets_of(settings: Any) -> None:
             add_secret(m.group(1))
 
 
+def add_redactor(redact: Callable[[str], str]) -> None:
+    """Also pass every line through `redact` (text in, masked text out), after the masks
+    above. Registering the same function twice applies it once."""
+    with _secrets_lock:
+        if redact not in _redactors:
+            _redactors.append(redact)
+
+
 def mask(text: str) -> str:
     with _secrets_lock:
         known = sorted(_secrets, key=len, reverse=True)  # a longer secret may contain a shorter
+        redactors = list(_redactors)
     for secret in known:
         if secret in text:
             text = text.replace(secret, MASK)
     for pattern, repl in _PATTERNS:
         text = pattern.sub(repl, text)
+    if redactors:
+        # Around what is masked already, not over it: `password=***` would otherwise become
+        # `password=<secret:assignment>`, and the same line would read differently depending
+        # on which masks were registered.
+        pieces = text.split(MASK)
+        for redact in redactors:
+            pieces = [redact(p) for p in pieces]
+        text = MASK.join(pieces)
     return text
 
 

@@ -7,9 +7,11 @@ specification: the error body is a google.rpc.Status in the request's encoding.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,6 +31,14 @@ PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 # gRPC status codes carried in the Status body (google.rpc.Code)
 _CODE = {400: 3, 404: 5, 405: 12, 411: 3, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14}
+# Logged request lines are cut here: a request line may be 64 KiB (http.server's limit), and
+# masking a line costs up to the square of its longest unbroken run (Python re; ~1 s for
+# 20,000 letters), so an attacker's line at debug level costs at most ~10 ms. OTLP paths are
+# 10 characters.
+_LOG_LINE_MAX = 2000
+_LOG_CONTROL = str.maketrans(
+    {c: f"\\x{c:02x}" for c in itertools.chain(range(0x20), range(0x7F, 0xA0))}
+)  # escaped so a request cannot forge log lines or terminal sequences
 
 
 def _status_for(exc: Exception) -> tuple[int, str, dict[str, str] | None]:
@@ -73,7 +83,16 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "otelcap"
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+        # Percent-escapes decoded so the log's secret masks see what they mask (an email as
+        # jane%40example.com), then control characters escaped, then cut to a bounded length.
+        line = urllib.parse.unquote(format % args, errors="backslashreplace")
+        line = line.translate(_LOG_CONTROL)
+        if len(line) > _LOG_LINE_MAX:
+            # Cut after a separator, so no key is left too short for its pattern to mask it.
+            head = line[:_LOG_LINE_MAX]
+            head = head[: max(map(head.rfind, " /?&=;,")) + 1] or head
+            line = f"{head}… ({len(line) - len(head)} characters cut)"
+        log.debug("%s %s", self.address_string(), line)
 
     # --- responses -----------------------------------------------------------------------
 
@@ -166,7 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
             code, outcome, headers = _status_for(exc)
             count_request(self.server.metrics, signal, protocol, outcome)
             if code == 500:  # a bug of ours: say so, keep serving
-                log.exception("unexpected error handling %s", self._path())
+                log.exception("unexpected error handling %s", self._path()[:_LOG_LINE_MAX])
             if code in (400, 413):
                 self.close_connection = code == 413  # the body may not have been read
             self._error(code, str(exc) if code != 500 else f"internal error: {exc}", ctype,
