@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
+import socket
 import threading
 import time
 import urllib.parse
@@ -30,7 +32,15 @@ PATHS = {"/v1/logs": "logs", "/v1/metrics": "metrics", "/v1/traces": "traces"}
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 # gRPC status codes carried in the Status body (google.rpc.Code)
-_CODE = {400: 3, 404: 5, 405: 12, 411: 3, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14}
+_CODE = {
+    400: 3, 404: 5, 405: 12, 411: 3, 413: 8, 415: 3, 429: 8, 500: 13, 501: 12, 503: 14,
+}  # fmt: skip
+# Content-Length is digits only (RFC 9110 8.6): int() would also take "-1", "+5", " 5", "1_0".
+# 18 digits is far past any limit and keeps int() away from its 4,300-digit guard.
+_LENGTH = re.compile(r"[0-9]{1,18}")
+# A chunk-size line: hex digits, optional extensions (RFC 9112 7.1); int(x, 16) takes "-5".
+_CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,15})[ \t]*(?:;[^\r\n]*)?\r?\n")
+_MAX_TRAILERS = 64  # trailer lines after the last chunk; all are read and ignored
 # Logged request lines are cut here: a request line may be 64 KiB (http.server's limit), and
 # masking a line costs up to the square of its longest unbroken run (Python re; ~1 s for
 # 20,000 letters), so an attacker's line at debug level costs at most ~10 ms. OTLP paths are
@@ -39,6 +49,22 @@ _LOG_LINE_MAX = 2000
 _LOG_CONTROL = str.maketrans(
     {c: f"\\x{c:02x}" for c in itertools.chain(range(0x20), range(0x7F, 0xA0))}
 )  # escaped so a request cannot forge log lines or terminal sequences
+
+
+# After an answer that closes a connection whose request was not read in full, keep reading
+# (and dropping) what the client still sends, up to the body limit or LINGER_S: closing with
+# unread bytes resets the connection, and a client still sending its body would then see the
+# reset (EPIPE) instead of the answer.
+LINGER_S = 2.0
+
+
+class _Unframed(Exception):
+    """Where the body ends cannot be known, so neither can where the next request starts:
+    answer `status` and close the connection (RFC 9112 6.3)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _status_for(exc: Exception) -> tuple[int, str, dict[str, str] | None]:
@@ -52,6 +78,21 @@ def _status_for(exc: Exception) -> tuple[int, str, dict[str, str] | None]:
     if isinstance(exc, StoreUnavailable):
         return 503, "store_unavailable", {"Retry-After": "1"}
     return 500, "internal_error", None
+
+
+def _drain(sock: socket.socket, max_bytes: int) -> None:
+    """Half-close, then read and drop what the client still sends (see LINGER_S)."""
+    end = time.monotonic() + LINGER_S
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        while max_bytes > 0 and (left := end - time.monotonic()) > 0:
+            sock.settimeout(left)
+            data = sock.recv(65536)
+            if not data:
+                return
+            max_bytes -= len(data)
+    except OSError:  # timed out, or reset: close anyway
+        pass
 
 
 class _Server(ThreadingHTTPServer):
@@ -82,6 +123,17 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: SDK exporters reuse their connection
     server_version = "otelcap"
 
+    # --- connection ----------------------------------------------------------------------
+
+    def setup(self) -> None:
+        super().setup()
+        self._linger = False  # set when closing with the request not read in full
+
+    def finish(self) -> None:
+        super().finish()
+        if self._linger:
+            _drain(self.connection, self.server.config.max_body_bytes)
+
     def log_message(self, format: str, *args: Any) -> None:
         # Percent-escapes decoded so the log's secret masks see what they mask (an email as
         # jane%40example.com), then control characters escaped, then cut to a bounded length.
@@ -104,6 +156,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 
@@ -158,13 +212,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _post(self) -> None:
         signal = PATHS.get(self._path())
         if signal is None:
-            self.close_connection = True
+            self.close_connection = self._linger = True  # its body is not read
             self._error(404, f"no such path {self._path()}; OTLP/HTTP paths are "
                         "/v1/logs, /v1/metrics and /v1/traces")  # fmt: skip
             return
         ctype = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if ctype not in (PROTOBUF, JSON):
-            self.close_connection = True
+            self.close_connection = self._linger = True
             self._error(415, f"unsupported Content-Type {ctype!r}; "
                         f"use {PROTOBUF} or {JSON}")  # fmt: skip
             return
@@ -172,6 +226,10 @@ class _Handler(BaseHTTPRequestHandler):
         protocol = "http/json" if ctype == JSON else "http/protobuf"
         try:
             wire = self._read_body(cfg.max_body_bytes)
+        except (_Unframed, PayloadTooLarge, OSError) as exc:
+            self._unread(exc, signal, protocol, ctype)
+            return
+        try:
             body = decompress(
                 wire,
                 self.headers.get("Content-Encoding", ""),
@@ -186,8 +244,7 @@ class _Handler(BaseHTTPRequestHandler):
             count_request(self.server.metrics, signal, protocol, outcome)
             if code == 500:  # a bug of ours: say so, keep serving
                 log.exception("unexpected error handling %s", self._path()[:_LOG_LINE_MAX])
-            if code in (400, 413):
-                self.close_connection = code == 413  # the body may not have been read
+            # The body was read in full, so the connection stays as the client asked.
             self._error(code, str(exc) if code != 500 else f"internal error: {exc}", ctype,
                         headers)  # fmt: skip
             return
@@ -198,45 +255,86 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(200, to_json(resp), JSON)
 
+    def _unread(self, exc: Exception, signal: str, protocol: str, ctype: str) -> None:
+        """The body could not be read in full: answer if the client can still hear it, and
+        close, since what follows on the connection is not the start of a request."""
+        self.close_connection = True
+        self._linger = True
+        if isinstance(exc, _Unframed):
+            code, outcome, message = exc.status, "invalid", str(exc)
+        elif isinstance(exc, PayloadTooLarge):
+            code, outcome, message = 413, "too_large", str(exc)
+        else:  # reset or closed by the client: nobody to answer
+            count_request(self.server.metrics, signal, protocol, "disconnected")
+            return
+        count_request(self.server.metrics, signal, protocol, outcome)
+        self._error(code, message, ctype)
+
     def _read_body(self, limit: int) -> bytes:
-        te = self.headers.get("Transfer-Encoding", "").lower()
-        if "chunked" in te:
+        """The body, delimited by Content-Length or chunked encoding. Anything else raises
+        _Unframed: a body without either would be read as the next request (HTTP/1.1) or
+        to the close (HTTP/1.0), and reading nothing would answer success for bytes unread."""
+        codings = [
+            c.strip().lower()
+            for v in self.headers.get_all("Transfer-Encoding") or []
+            for c in v.split(",")
+        ]
+        lengths = self.headers.get_all("Content-Length") or []
+        if codings:
+            if lengths:  # two framings: the request smuggling case (RFC 9112 6.3)
+                raise _Unframed(400, "both Content-Length and Transfer-Encoding were sent; "
+                                "send only one")  # fmt: skip
+            if codings[-1] != "chunked":
+                raise _Unframed(400, f"Transfer-Encoding {', '.join(codings)!r} does not end "
+                                "in chunked, so the body's end is unknown; send Content-Length "
+                                "or Transfer-Encoding: chunked")  # fmt: skip
+            if codings != ["chunked"]:
+                raise _Unframed(501, f"Transfer-Encoding {', '.join(codings)!r} is not "
+                                "supported; send chunked alone and compress with "
+                                "Content-Encoding: gzip")  # fmt: skip
             return self._read_chunked(limit)
-        length_header = self.headers.get("Content-Length")
-        if length_header is None:
-            return b""
-        try:
-            length = int(length_header)
-        except ValueError:
-            self.close_connection = True
-            raise BadRequest(f"Content-Length {length_header!r} is not a number") from None
+        if not lengths:
+            raise _Unframed(411, "Content-Length is required: send the body with "
+                            "Content-Length or Transfer-Encoding: chunked")  # fmt: skip
+        values = {v.strip() for header in lengths for v in header.split(",")}
+        text = next(iter(values))
+        if len(values) != 1 or not _LENGTH.fullmatch(text):
+            raise _Unframed(400, f"Content-Length {', '.join(lengths)!r} is not one whole "
+                            "number of bytes")  # fmt: skip
+        length = int(text)
         if length > limit:
-            self.close_connection = True
             raise PayloadTooLarge(f"body is {length} bytes; the limit is {limit}")
         data = self.rfile.read(length)
         if len(data) != length:
-            self.close_connection = True
-            raise BadRequest("body ended before Content-Length bytes arrived")
+            raise _Unframed(400, f"the body ended after {len(data)} of the {length} bytes "
+                            "its Content-Length announced")  # fmt: skip
         return data
 
     def _read_chunked(self, limit: int) -> bytes:
         out = bytearray()
         while True:
             line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                self.close_connection = True
-                raise BadRequest("malformed chunked body") from None
+            m = _CHUNK_LINE.fullmatch(line)
+            if m is None:
+                raise _Unframed(400, f"malformed chunked body: chunk size line {line[:40]!r} "
+                                "is not a hexadecimal size")  # fmt: skip
+            size = int(m.group(1), 16)
             if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return bytes(out)
+                for _ in range(_MAX_TRAILERS):
+                    trailer = self.rfile.readline(1024)
+                    if trailer in (b"\r\n", b"\n"):
+                        return bytes(out)
+                    if not trailer:
+                        break
+                raise _Unframed(400, "malformed chunked body: no empty line after the last "
+                                f"chunk (within {_MAX_TRAILERS} trailer lines)")  # fmt: skip
             if len(out) + size > limit:
-                self.close_connection = True
                 raise PayloadTooLarge(f"chunked body exceeds the limit of {limit} bytes")
-            out += self.rfile.read(size)
-            self.rfile.readline(1024)  # CRLF after each chunk
+            chunk = self.rfile.read(size)
+            if len(chunk) != size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise _Unframed(400, "malformed chunked body: a chunk is shorter than its "
+                                "size or not followed by CRLF")  # fmt: skip
+            out += chunk
 
 
 class HttpReceiver:
