@@ -1,5 +1,6 @@
 """The HTTP receiver over raw sockets: a body whose length cannot be known is refused and the
-connection closed (never 200 for bytes not read).
+connection closed (never 200 for bytes not read), connections and their threads are bounded,
+and slow or idle clients are disconnected by read and idle timeouts.
 
 Every wait here is bounded by a socket timeout: a test fails when an answer does not come,
 it never asserts how fast one came."""
@@ -8,6 +9,9 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
+from typing import Any
 
 import pytest
 from google.rpc import status_pb2
@@ -141,3 +145,133 @@ def test_a_negative_chunk_size_gets_400_at_once(server: Service) -> None:
     status, _, body = _exchange(server, _head("1.1", "Transfer-Encoding: chunked") + b"-5\r\nabc")
     assert status == 400, body
     assert "chunk" in json.loads(body)["message"]
+
+
+def _post_ok(svc: Service) -> int:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", svc.endpoints.http_port, timeout=WAIT_S)
+    try:
+        conn.request("POST", "/v1/logs", LOG_REQ.body, {"Content-Type": "application/x-protobuf"})
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    finally:
+        conn.close()
+
+
+def test_a_slowloris_client_is_closed_after_the_read_timeout_while_others_are_served(
+    server_factory: Any,
+) -> None:
+    svc = server_factory(http_read_timeout_s=1)
+    trickle = b"POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200
+    sent: list[int] = []
+    closed = threading.Event()
+
+    def slowloris(sock: socket.socket) -> None:
+        try:
+            for i in range(len(trickle)):  # one byte every 0.1 s: 20 s if never cut off
+                sock.send(trickle[i : i + 1])
+                sent.append(i)
+                if closed.wait(0.1):
+                    return
+        except OSError:  # the server closed the connection: what this test waits for
+            pass
+
+    with _connect(svc) as slow:
+        thread = threading.Thread(target=slowloris, args=(slow,))
+        thread.start()
+        try:
+            assert _post_ok(svc) == 200  # a normal client is served meanwhile
+            assert _read_until_closed(slow) == b""  # cut off without an answer
+        finally:
+            closed.set()
+            thread.join(WAIT_S)
+    assert len(sent) < len(trickle)
+    assert _logs_count(svc) == LOG_REQ.items
+
+
+def test_a_body_that_stops_arriving_gets_408_and_a_close(server_factory: Any) -> None:
+    svc = server_factory(http_read_timeout_s=1)
+    with _connect(svc) as sock:
+        sock.sendall(_head("1.1", f"Content-Length: {len(ONE_LOG)}") + ONE_LOG[:10])
+        status, headers, body = _parse(_read_until_closed(sock))
+    assert status == 408, body
+    assert "1 s" in json.loads(body)["message"]
+    assert headers["connection"] == "close"
+    assert _logs_count(svc) == 0
+
+
+def test_an_idle_kept_alive_connection_is_closed_after_the_idle_timeout(
+    server_factory: Any,
+) -> None:
+    svc = server_factory(http_idle_timeout_s=1)
+    pb = _head("1.1", f"Content-Length: {len(LOG_REQ.body)}", ctype="application/x-protobuf")
+    with _connect(svc) as sock:
+        for _ in range(2):  # kept alive between requests
+            sock.sendall(pb + LOG_REQ.body)
+            status, headers, _ = _parse(sock.recv(65536))
+            assert status == 200
+            assert headers.get("connection") != "close"
+        assert _read_until_closed(sock) == b""  # then idle: closed
+    assert _logs_count(svc) == 2 * LOG_REQ.items
+
+
+def _threads_now() -> int:
+    return threading.active_count()
+
+
+def test_connections_past_the_bound_get_503_and_threads_stay_bounded(
+    server_factory: Any,
+) -> None:
+    bound = 16
+    svc = server_factory(http_max_connections=bound, http_read_timeout_s=30)
+    before = _threads_now()
+    idle = [_connect(svc) for _ in range(200)]
+    try:
+        # The first `bound` connections hold a thread each, waiting for a request; the rest are
+        # answered 503 + Retry-After (a retryable OTLP answer) and closed.
+        refused = 0
+        for sock in idle[bound:]:
+            status, headers, body = _parse(_read_until_closed(sock))
+            assert status == 503, body
+            assert int(headers["retry-after"]) >= 1
+            assert "http_max_connections" in json.loads(body)["message"]
+            refused += 1
+        assert refused == 200 - bound
+        grown = _threads_now() - before
+        assert grown <= bound + 2, f"{grown} threads for {bound} admitted connections"
+        # A client that sends its request on a refused connection also reads the answer.
+        with _connect(svc) as sock:
+            sock.sendall(_head("1.1", f"Content-Length: {len(ONE_LOG)}") + ONE_LOG)
+            status, _, _ = _parse(_read_until_closed(sock))
+        assert status == 503
+    finally:
+        for sock in idle:
+            sock.close()
+    # Once the idle connections are gone, their slots serve new clients.
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        status = _post_ok(svc)
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert status == 200
+
+
+def test_the_limits_are_settings_with_environment_variables(tmp_path: Any) -> None:
+    from otelcap import config
+    from otelcap.errors import ConfigError
+
+    env = {
+        "OTELCAP_HTTP_MAX_CONNECTIONS": "7",
+        "OTELCAP_HTTP_READ_TIMEOUT_S": "3",
+        "OTELCAP_HTTP_IDLE_TIMEOUT_S": "4",
+    }
+    cfg = config.load(env=env, config_file=tmp_path / "absent.toml")
+    assert (cfg.http_max_connections, cfg.http_read_timeout_s, cfg.http_idle_timeout_s) == (7, 3, 4)
+    defaults = config.load(env={}, config_file=tmp_path / "absent.toml")
+    assert defaults.http_max_connections == 128
+    assert (defaults.http_read_timeout_s, defaults.http_idle_timeout_s) == (10, 30)
+    with pytest.raises(ConfigError, match="http_max_connections must be at least 1"):
+        config.load(env={"OTELCAP_HTTP_MAX_CONNECTIONS": "0"}, config_file=tmp_path / "a.toml")
