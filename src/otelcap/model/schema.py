@@ -105,7 +105,7 @@ LOGS = _schema(
         ("EventName", STR),
         ("ObservedTimestamp", TS),
         ("DroppedAttributesCount", U32),
-        ("WorkflowStep", STR),  # slash command that started the prompt (sanitizer fills it)
+        ("WorkflowStep", STR),  # slash command that started the prompt (workflow.py fills it)
         *_promoted(PROMOTED_LOG),
     ]
 )
