@@ -455,9 +455,10 @@ def main() -> None:
         print(f"{name:<16}{med:>10.1f}{lo:>8.1f}{hi:>8.1f}{rows:>8}")
     if args.chdb:
         from otelcap.model import schema
-        from otelcap.storage.chdb import ChdbStore
+        from otelcap.storage.clickhouse import ClickHouseStore, ClickHouseTarget
 
-        ch = ChdbStore(ttl_days=0)
+        # ClickHouseStore on the in-process engine: the code a ClickHouse server gets.
+        ch = ClickHouseStore(ClickHouseTarget(chdb="", database="bench_queries"), ttl_days=0)
         ch.create_schema()
         for table in schema.TABLES:
             ch.append({table: store.query(f'SELECT * FROM "{table}"').to_batches()})

@@ -46,7 +46,7 @@ _CLICKHOUSE_TYPES = {
     "int": "Int64",
     "float": "Float64",
 }
-_DIALECTS = {"duckdb": "duckdb", "chdb": "clickhouse", "clickhouse": "clickhouse"}
+_DIALECTS = {"duckdb": "duckdb", "clickhouse": "clickhouse"}
 
 
 # --- the pack ---------------------------------------------------------------------------------
