@@ -89,6 +89,29 @@ def test_port_in_use_is_a_clear_error_with_exit_code_2(tmp_path: Path) -> None:
     assert f"127.0.0.1:{port}" in proc.stderr and "--http-port" in proc.stderr
 
 
+def test_a_taken_grpc_port_is_one_clear_line_without_grpcs_own_log(tmp_path: Path) -> None:
+    """grpc's C core writes its own log line to stderr (absl's `E1202 12:00:00.000 123
+    add_port.cc:83] Failed to add port ...`); only otelcap's message may reach the user."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "OTELCAP_DATA_DIR": str(tmp_path)}
+        env.pop("GRPC_VERBOSITY", None)
+        proc = subprocess.run(
+            [sys.executable, "-m", "otelcap.cli", "serve", "--db", str(tmp_path / "x.duckdb"),
+             "--grpc-port", str(port), "--http-port", "0"],
+            capture_output=True, text=True, env=env, timeout=60,
+        )  # fmt: skip
+    assert proc.returncode == 2
+    assert f"127.0.0.1:{port}" in proc.stderr and "--grpc-port" in proc.stderr
+    absl = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\]", re.MULTILINE)
+    assert absl.search(proc.stderr) is None, proc.stderr
+    assert "absl" not in proc.stderr and "add_port" not in proc.stderr, proc.stderr
+
+
 def test_a_memory_limit_duckdb_cannot_read_is_a_clear_error_with_exit_code_2(
     tmp_path: Path,
 ) -> None:
