@@ -24,7 +24,8 @@ U8 = pa.uint8()
 BOOL = pa.bool_()
 
 # Claude Code attributes promoted to typed columns. (column, attribute key, kind).
-# Strings use '' for absent; numbers and booleans NULL for "not applicable" (DESIGN.md).
+# Strings use '' for absent (a missing map key is '' in ClickHouse); numbers and booleans
+# NULL for "not applicable", so a query can tell an absent value from 0 or false.
 PROMOTED_LOG: list[tuple[str, str, str]] = [
     ("SessionId", "session.id", "str"),
     ("PromptId", "prompt.id", "str"),
