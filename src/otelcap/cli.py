@@ -318,9 +318,12 @@ app.add_typer(setup_app, name="setup")
 @setup_app.command("claude")
 def setup_claude(
     protocol: Annotated[
-        str,
-        typer.Option(help="grpc (port 4317), http/protobuf or http/json (port 4318)."),
-    ] = "grpc",
+        str | None,
+        typer.Option(
+            help="grpc (port 4317), http/protobuf or http/json (port 4318). Default: the one "
+            "settings.json already uses, else grpc."
+        ),
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="shell (export lines, default) or dotenv (.env).")
     ] = "shell",
@@ -378,7 +381,9 @@ def setup_claude(
     variables into the `env` block of Claude Code's settings.json: a timestamped backup is made
     first, other keys and variables are kept, running it again changes nothing, and a file
     that is not valid JSON is refused. With --write, an omitted content flag leaves the
-    file's value as it is; --no-… removes it.
+    file's value as it is; --no-… removes it, and each changed variable is shown old → new.
+    The protocol the file already uses is kept unless --protocol is given, and a running
+    otelcap's ports are used unless --grpc-port/--http-port are.
 
     Example: otelcap setup claude --protocol http/protobuf --tool-details --write
 
@@ -389,13 +394,17 @@ def setup_claude(
 
     try:
         cfg = config.load({"grpc_port": grpc_port, "http_port": http_port})
+        path = settings or config.claude_settings_file()
+        where = claude.target(cfg, ports_given=grpc_port is not None or http_port is not None)
         content = {"log_prompts": log_prompts, "tool_details": tool_details, "traces": traces}
-        env = claude.build(cfg, protocol, host, content)
+        chosen = protocol or claude.configured_protocol(path) or "grpc"
+        env = claude.build(where.config, chosen, host, content)
         if write:
-            result = claude.write_settings(settings or config.claude_settings_file(), env)
-            typer.echo(claude.render_write(result))
+            typer.echo(claude.render_write(claude.write_settings(path, env)))
         else:
             typer.echo(claude.render(env, fmt))
+        if where.note:
+            typer.echo(where.note, err=True)
     except ConfigError as exc:
         _fail(exc)
 
