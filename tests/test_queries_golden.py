@@ -268,3 +268,68 @@ def test_since_until_and_session_are_bound(synthetic: tuple[DuckDBStore, ClickHo
         # a value that looks like SQL is a value, not SQL
         none = querypack.run(store, "sessions", {"session": "x' OR '1'='1"}).to_pylist()
         assert none == []
+
+
+# --- 5-hour blocks ----------------------------------------------------------------------------
+
+
+def _requests_at(store: DuckDBStore, spend: list[tuple[str, float]]) -> None:
+    """api_request events at the given UTC times with the given cost, through the real model
+    and sanitizer."""
+    from otelcap.model import to_batches
+    from otelcap.sanitize import Sanitizer
+
+    proc = bench.Process("blocks-session", "2.1.150", "vscode", 1, 0)
+    for when, cost in spend:
+        t = int(dt.datetime.fromisoformat(when).replace(tzinfo=dt.timezone.utc).timestamp() * 1e9)
+        proc.event(t, "api_request", "p1", model="claude-opus-4-5", cost_usd=cost,
+                   input_tokens=100, output_tokens=10, cache_read_tokens=0,
+                   cache_creation_tokens=0, duration_ms=900)  # fmt: skip
+    conv = to_batches("logs", [proc.logs.SerializeToString()])
+    store.append({t: [b] for t, b in Sanitizer().sanitize(conv.batches).items()})
+
+
+def test_blocks_start_with_the_first_request_after_the_last_block_on_both_engines(
+    tmp_path: Path,
+) -> None:
+    duck = DuckDBStore(tmp_path / "blocks.duckdb")
+    duck.create_schema()
+    _requests_at(
+        duck,
+        [
+            ("2026-11-30T09:10:00", 1.0),   # block 1: 09:00-14:00 (the hour of the first)
+            ("2026-11-30T09:50:00", 0.5),
+            ("2026-11-30T13:59:59", 0.25),  # still block 1
+            ("2026-11-30T14:30:00", 2.0),   # block 2 starts at 14:00, not at 14:30 or 19:00
+            ("2026-11-30T23:05:00", 1.0),   # after a gap: block 3 at 23:00, not 19:00
+            ("2026-12-01T03:59:00", 0.5),   # block 3 runs to 04:00
+            ("2026-12-01T04:00:00", 0.6),   # block 4
+        ],
+    )  # fmt: skip
+    click = copy_to_chdb(duck)
+    try:
+        at = {"at": "2026-12-01T04:30:00Z"}
+        rows = querypack.run(duck, "blocks", at)
+        assert_same(rows, querypack.run(click, "blocks", at), "blocks")
+        got = [
+            (r["block_start"].strftime("%d %H:%M"), r["requests"], round(r["cost_usd"], 6),
+             r["state"]) for r in rows.to_pylist()
+        ]  # fmt: skip
+        assert got == [
+            ("30 09:00", 3, 1.75, ""),
+            ("30 14:00", 1, 2.0, ""),
+            ("30 23:00", 2, 1.5, ""),
+            ("01 04:00", 1, 0.6, "active"),
+        ]
+        active = rows.to_pylist()[-1]
+        # 0.60 spent in the half hour since its first request: 1.20/h, 4.5 h left → 6.00
+        assert math.isclose(active["burn_usd_per_hour"], 1.2)
+        assert math.isclose(active["projected_cost_usd"], 6.0)
+        assert active["total_tokens"] == 110
+        assert rows.to_pylist()[0]["burn_usd_per_hour"] is None  # only the active block
+        # Later, no block holds `at`: none is active.
+        later = querypack.run(duck, "blocks", {"at": "2026-12-01T09:00:00Z"}).to_pylist()
+        assert [r["state"] for r in later] == ["", "", "", ""]
+    finally:
+        click.close()
+        duck.close()

@@ -15,10 +15,13 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import os
 import re
 import sys
 import threading
 from collections.abc import Callable
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 from typing import Any
 
 from otelcap.errors import ConfigError
@@ -33,6 +36,10 @@ _PATTERNS = (
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1" + MASK),
     (re.compile(r"(://[^:/@\s]+:)[^@/\s]+@"), r"\1" + MASK + "@"),
 )
+# serve logs a few lines an hour at info (start, stop, retention, a flush problem): 10 MB
+# holds months of them, and four files bound what a debug session can leave behind.
+LOG_FILE_BYTES = 10 * 1024 * 1024
+LOG_FILE_KEEP = 3
 _MIN_SECRET_LEN = 4  # shorter values would mask ordinary words; no real secret is this short
 
 _secrets: set[str] = set()
@@ -123,13 +130,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-def setup(level: str = "info", fmt: str = "text", stream: Any = None) -> logging.Handler:
-    """Configure the root logger for `otelcap serve`; returns the handler it installed."""
+def setup(
+    level: str = "info", fmt: str = "text", stream: Any = None, file: Path | None = None
+) -> logging.Handler:
+    """Configure the root logger for `otelcap serve`; returns the handler it installed.
+    With `file`, lines go to that file (0600), rotated at LOG_FILE_BYTES, LOG_FILE_KEEP kept."""
     if fmt not in FORMATS:
         raise ConfigError(f"--log-format must be text or json, got {fmt!r}")
     if level.lower() not in LEVELS:
         raise ConfigError(f"--log-level must be one of {', '.join(LEVELS)}, got {level!r}")
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler: logging.Handler
+    if file is not None:
+        handler = _file_handler(file)
+    else:
+        handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
     handler.addFilter(SecretFilter())
     root = logging.getLogger()
@@ -138,3 +152,14 @@ def setup(level: str = "info", fmt: str = "text", stream: Any = None) -> logging
     root.addHandler(handler)
     root.setLevel(level.upper())
     return handler
+
+
+def _file_handler(path: Path) -> logging.Handler:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))  # not the umask's
+        return RotatingFileHandler(
+            path, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_KEEP, encoding="utf-8"
+        )
+    except OSError as exc:
+        raise ConfigError(f"cannot write the log file {path}: {exc.strerror}") from None
