@@ -53,7 +53,9 @@ def run_named(
     bundle: Path | None = None,
 ) -> str:
     """`otelcap query NAME …`."""
-    check_format(fmt, querypack.FORMATS)
+    from otelcap.output import FORMATS
+
+    check_format(fmt, FORMATS)
     query = check_query(name)
     values: dict[str, str | None] = {}
     for item in params:
@@ -76,9 +78,10 @@ def run_named(
 def run_sql(config: Config, sql: str, fmt: str = "table", bundle: Path | None = None) -> str:
     """`otelcap sql "SELECT …"`: one read-only statement in the store's own dialect (DuckDB's
     on an exported bundle)."""
+    from otelcap.output import FORMATS
     from otelcap.queryapi import check_read_only
 
-    check_format(fmt, querypack.FORMATS)
+    check_format(fmt, FORMATS)
     with _open(config, bundle) as store:
         if store.dialect == "duckdb":
             # The file is opened read-only too; this also refuses COPY … TO and ATTACH.
@@ -94,4 +97,6 @@ def _open(config: Config, bundle: Path | None) -> contextlib.AbstractContextMana
 
 
 def _format(table: pa.Table, fmt: str) -> str:
-    return querypack.format_table(table, fmt)  # the one place the CLI's tables are formatted
+    from otelcap.output import format_table  # the one place the CLI's tables are formatted
+
+    return format_table(table, fmt)

@@ -7,14 +7,14 @@ A statement that runs once per table writes `__table__` for the table, `__time__
 time column and `__columns__` for its columns (model/schema.py's, in order); `sql` puts the
 quoted names in. They come from the schema, never from a user.
 
-Regenerate the ClickHouse forms with `python -m otelcap.opsql --render`.
+Regenerate the ClickHouse forms with `python -m otelcap.querybuild --render` (the pack's
+build tool renders both).
 """
 
 from __future__ import annotations
 
 import re
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from otelcap.model import schema
@@ -47,7 +47,7 @@ def sql(name: str, dialect: str, table: str | None = None) -> str:
     elif dialect == "clickhouse":
         path = _root().joinpath("clickhouse", f"{name}.sql")
         if not path.is_file():
-            raise ValueError(f"no ClickHouse form of {name}: `python -m otelcap.opsql --render`")
+            raise ValueError(f"no ClickHouse form of {name}: run `otelcap.querybuild --render`")
         text = path.read_text()
     else:
         raise ValueError(f"no SQL dialect {dialect!r}")
@@ -69,34 +69,3 @@ def defaults(name: str) -> dict[str, Any]:
 def _quote(name: str) -> str:
     """A double-quoted identifier: both engines read it so."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def render_all(check: bool = False) -> list[str]:
-    """Write (or with check=True, compare) queries/_ops/clickhouse/<name>.sql; the names that
-    changed (or differ)."""
-    from otelcap.querypack import render_clickhouse  # the one renderer of the pack
-
-    out_dir = Path(str(_root())) / "clickhouse"
-    out_dir.mkdir(exist_ok=True)
-    changed = []
-    for q in load_all():
-        name = q.name.removeprefix("_ops/")
-        # The renderer's header names the pack's command; these files have their own.
-        text = render_clickhouse(q).replace(
-            "python -m otelcap.querypack --render", "python -m otelcap.opsql --render"
-        )
-        path = out_dir / f"{name}.sql"
-        if not path.exists() or path.read_text() != text:
-            changed.append(name)
-            if not check:
-                path.write_text(text)
-    return changed
-
-
-if __name__ == "__main__":  # pragma: no cover - a maintainer's tool
-    import sys
-
-    if sys.argv[1:] == ["--render"]:
-        print("\n".join(render_all()) or "ClickHouse SQL is up to date")
-    else:
-        print("usage: python -m otelcap.opsql --render")

@@ -1,6 +1,6 @@
 -- _ops/doctor-tools: rendered from queries/_ops/doctor-tools.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.opsql --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 SELECT
   COUNT(*) AS n,
   SUM(CASE WHEN details <> '' THEN 1 ELSE 0 END) AS with_details,

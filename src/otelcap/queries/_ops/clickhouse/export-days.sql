@@ -1,6 +1,6 @@
 -- _ops/export-days: rendered from queries/_ops/export-days.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.opsql --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 SELECT
   CAST(__time__ AS Nullable(DATE)) AS day,
   COUNT(*) AS n

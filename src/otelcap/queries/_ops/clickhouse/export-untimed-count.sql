@@ -1,6 +1,6 @@
 -- _ops/export-untimed-count: rendered from queries/_ops/export-untimed-count.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.opsql --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 SELECT
   COUNT(*) AS n
 FROM __table__

@@ -1,6 +1,6 @@
 -- _ops/export-untimed-rows: rendered from queries/_ops/export-untimed-rows.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.opsql --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 SELECT
   __columns__
 FROM __table__
