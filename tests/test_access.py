@@ -329,3 +329,25 @@ def test_a_database_another_program_holds_names_it(tmp_path: Path) -> None:
     assert code == 2, out
     assert f"is in use by another process, pid {holder.pid} (" in out
     assert "OTELCAP_DATA_DIR" in out
+
+
+def test_a_record_whose_port_another_program_answers_on_is_removed(tmp_path: Path) -> None:
+    """The pid was reused and so was the port: a web server that is no otelcap answers 404."""
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)  # /v1/status: 404
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        record = _record(tmp_path, httpd.server_address[1])
+        code, st = _status(tmp_path)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert code == 1 and st["running"] is False
+    assert record.path is not None and not record.path.exists()

@@ -592,7 +592,6 @@ def doctor(
 
     Exit codes: 0 ok, 1 a check failed, 2 a usage or configuration error.
     """
-    from otelcap.errors import OtelcapError
     from otelcap.ops import doctor as doc
 
     overrides = {
@@ -627,7 +626,6 @@ def status(
     configuration error.
     """
     from otelcap import config
-    from otelcap.errors import OtelcapError
     from otelcap.ops import status as st
 
     try:

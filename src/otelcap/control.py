@@ -2,8 +2,9 @@
 helper, one error policy, used only by the access layer.
 
 Every failure becomes one error with one message, whichever request it was:
-- nothing listens on the record's port → ServerGone; the server is gone (killed, crashed), so
-  its record is removed and the next command does not try it again;
+- nothing listens on the record's port, or something that is not otelcap answers there →
+  ServerGone; the server is gone (killed, crashed), so its record is removed and the next
+  command does not try it again;
 - no answer in time → ControlTimeout, naming the timeout and what to do;
 - 401 → TokenRefused: the record's token is not the running server's;
 - 5xx → ServerFailed with the server's own message;
@@ -19,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from otelcap import registry
 from otelcap.errors import OtelcapError, QueryError
-from otelcap.queryapi import ACTION_PATH, ARROW_STREAM, PATH, STATUS_PATH, encode_params
+from otelcap.queryapi import (
+    ACTION_PATH,
+    ARROW_STREAM,
+    PATH,
+    SERVER_HEADER,
+    STATUS_PATH,
+    encode_params,
+)
 from otelcap.registry import ServerRecord
 
 if TYPE_CHECKING:
@@ -119,6 +127,13 @@ class Control:
                 f"{self.who} closed the connection without answering {path} ({why}): it may "
                 "have stopped or crashed; read its log, then run the command again"
             ) from None
+        if not answer_headers.get("server", "").startswith(SERVER_HEADER):
+            # Another program took the port of a server that was killed (and its pid lives on).
+            registry.remove(rec)
+            raise ServerGone(
+                f"something else than otelcap answers at {rec.control} (HTTP {status}); the "
+                f"record of pid {rec.pid} was removed. Run the command again"
+            )
         if status == 200:
             if path == PATH and answer_headers.get("content-type") != ARROW_STREAM:
                 raise ServerFailed(f"{self.who} answered {path} with something else than Arrow")

@@ -40,6 +40,7 @@ STATUS_PATH = "/v1/status"
 ACTION_PATH = "/v1/maintenance/"  # + the action's name; JSON in, JSON out
 MAX_BODY = 1024 * 1024  # SQL text and parameters; results are not limited
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
+SERVER_HEADER = "otelcap-control"
 _ALLOWED = {"SELECT", "EXPLAIN"}
 
 
@@ -154,6 +155,10 @@ class QueryApi:
 class _Handler(BaseHTTPRequestHandler):
     api: QueryApi
     protocol_version = "HTTP/1.1"
+    # `Server: otelcap-control`: the client tells its server from a program that took the
+    # port of one that was killed.
+    server_version = SERVER_HEADER
+    sys_version = ""
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("query api: " + format, *args)
