@@ -1,6 +1,6 @@
 -- anomalies: rendered from queries/anomalies.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.querypack --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 WITH calls AS (
   SELECT
     CAST(dateTrunc('DAY', Timestamp) AS Nullable(DATE)) AS call_day,

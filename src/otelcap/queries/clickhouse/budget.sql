@@ -1,6 +1,6 @@
 -- budget: rendered from queries/budget.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.querypack --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 WITH spend AS (
   /* an aggregate without GROUP BY: one row even when nothing was spent */
   SELECT
