@@ -23,10 +23,11 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
 import queries as bench
 
 pytest.importorskip("chdb")
+import stores as stores_mod
 from otelcap import querypack
 from otelcap.model import to_batches
 from otelcap.sanitize import Sanitizer
-from otelcap.storage.chdb import ChdbStore
+from otelcap.storage.clickhouse import ClickHouseStore
 from otelcap.storage.duckdb import DuckDBStore
 from test_queries_golden import assert_same, copy_to_chdb
 
@@ -124,7 +125,9 @@ def scenario_request(name: str) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DuckDBStore, ChdbStore]]:
+def stores(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[DuckDBStore, ClickHouseStore]]:
     duck = DuckDBStore(tmp_path_factory.mktemp("anomalies") / "series.duckdb")
     duck.create_schema()
     sanitizer = Sanitizer()
@@ -133,12 +136,12 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DuckDBSto
         duck.append({t: [b] for t, b in sanitizer.sanitize(conv.batches).items()})
     click = copy_to_chdb(duck)
     yield duck, click
-    click.close()
+    stores_mod.close_chdb_store(click)
     duck.close()
 
 
 def run_both(
-    stores: tuple[DuckDBStore, ChdbStore], name: str, **params: str
+    stores: tuple[DuckDBStore, ClickHouseStore], name: str, **params: str
 ) -> list[dict[str, Any]]:
     """The rows of one scenario, the same on both engines."""
     values = {"session": session_id(name), **params}
@@ -230,7 +233,9 @@ def row(rows: list[dict[str, Any]], i: int, metric: str) -> dict[str, Any]:
 # --- the tests ---------------------------------------------------------------------------------
 
 
-def test_known_spikes_are_flagged_and_nothing_else(stores: tuple[DuckDBStore, ChdbStore]) -> None:
+def test_known_spikes_are_flagged_and_nothing_else(
+    stores: tuple[DuckDBStore, ClickHouseStore],
+) -> None:
     rows = run_both(stores, "spikes")
     assert flagged(rows) == {(40, "cost_usd"), (50, "api_error_rate"), (55, "api_duration_p95_ms")}
     assert_method(rows, expected("spikes"))
@@ -243,14 +248,14 @@ def test_known_spikes_are_flagged_and_nothing_else(stores: tuple[DuckDBStore, Ch
     assert row(rows, 39, "cost_usd")["new_versions"] == ""
 
 
-def test_a_cost_dip_is_not_flagged(stores: tuple[DuckDBStore, ChdbStore]) -> None:
+def test_a_cost_dip_is_not_flagged(stores: tuple[DuckDBStore, ClickHouseStore]) -> None:
     dip = row(run_both(stores, "spikes"), 45, "cost_usd")
     assert dip["m_score"] < -3.5 and not dip["flagged"]
     assert dip["reason"] == "below the baseline (only rises are flagged for cost)"
 
 
 def test_an_error_rate_on_too_few_calls_is_not_judged(
-    stores: tuple[DuckDBStore, ChdbStore],
+    stores: tuple[DuckDBStore, ClickHouseStore],
 ) -> None:
     rows = run_both(stores, "spikes")
     light = row(rows, 58, "api_error_rate")
@@ -262,7 +267,7 @@ def test_an_error_rate_on_too_few_calls_is_not_judged(
 
 
 def test_a_flat_series_flags_nothing_and_its_mad_is_floored(
-    stores: tuple[DuckDBStore, ChdbStore],
+    stores: tuple[DuckDBStore, ClickHouseStore],
 ) -> None:
     rows = run_both(stores, "flat")
     assert flagged(rows) == set()
@@ -276,7 +281,7 @@ def test_a_flat_series_flags_nothing_and_its_mad_is_floored(
     assert row(rows, 30, "api_error_rate")["mad_used"] == pytest.approx(0.02)
 
 
-def test_too_short_a_history_flags_nothing(stores: tuple[DuckDBStore, ChdbStore]) -> None:
+def test_too_short_a_history_flags_nothing(stores: tuple[DuckDBStore, ClickHouseStore]) -> None:
     rows = run_both(stores, "short")
     assert flagged(rows) == set()
     assert row(rows, 6, "cost_usd")["reason"] == "too little history: 6 of 7 days"
@@ -288,7 +293,7 @@ def test_too_short_a_history_flags_nothing(stores: tuple[DuckDBStore, ChdbStore]
 
 
 def test_the_weekday_baseline_applies_once_21_days_exist(
-    stores: tuple[DuckDBStore, ChdbStore],
+    stores: tuple[DuckDBStore, ClickHouseStore],
 ) -> None:
     rows = run_both(stores, "weekly")
     assert_method(rows, expected("weekly"))
@@ -304,7 +309,7 @@ def test_the_weekday_baseline_applies_once_21_days_exist(
     }
 
 
-def test_threshold_and_since_are_bound(stores: tuple[DuckDBStore, ChdbStore]) -> None:
+def test_threshold_and_since_are_bound(stores: tuple[DuckDBStore, ClickHouseStore]) -> None:
     strict = run_both(stores, "spikes", threshold="1000")
     assert flagged(strict) == set()
     assert_method(strict, expected("spikes", threshold=1000))
