@@ -2,8 +2,8 @@
 with known spikes, dips, flat stretches and a weekly rhythm. The events are real OTLP log
 records (bench/queries.py's Process) that go through model → sanitizer → store; ClickHouse
 gets exactly the batches DuckDB holds. Every score is also recomputed here in Python from
-the method's definition (DESIGN.md "Pictures"), so both engines are checked against it and
-not only against each other.
+the method as the query header states it (`expected` below), so both engines are checked
+against it and not only against each other.
 """
 
 from __future__ import annotations
