@@ -642,6 +642,147 @@ def status(
     raise typer.Exit(0 if result.ok else 1)
 
 
+
+# --- budget -----------------------------------------------------------------------------------
+
+budget_app = typer.Typer(
+    help="Spending limits, and spend so far today, this week and this month against them.\n\n"
+    "With no command, prints the status (as `otelcap budget status`): each period's spend, "
+    "limit, % used (warnings at 80% and 90%; 100% is over the limit) and a linear run-rate "
+    "projection. Periods are in local time: the day from midnight, the week from Monday, "
+    "the month from the 1st.\n\n"
+    "Example: otelcap budget set --daily 20 --monthly 400\n\n"
+    "Example (cron): otelcap budget > /dev/null || notify-send 'Claude Code budget reached'"
+    "\n\nExit codes: 0 within every limit, 1 a limit reached or passed (or the spend could "
+    "not be read), 2 a usage or configuration error.",
+    invoke_without_command=True,
+    rich_markup_mode=None,
+)
+app.add_typer(budget_app, name="budget")
+
+_BUDGET_STATUS_DOC = """Print each period's spend so far, its limit, % used and a projection.
+
+    Periods are in local time (the machine's time zone): the day from midnight, the week from
+    Monday, the month from the 1st. Warnings at 80% and 90%; at 100% the limit is reached
+    ("over the limit"). The projection is a linear run rate: spend so far / the share of the
+    period gone by.
+    Spend is api_request cost_usd, as in `otelcap query cost`.
+
+    Example: otelcap budget --format json
+
+    Exit codes: 0 within every limit (warnings included), 1 a limit reached or passed (or
+    the spend could not be read), 2 a usage or configuration error.
+    """
+
+
+def _budget_status(
+    fmt: str,
+    backend: str | None,
+    db: Path | None,
+    clickhouse_url: str | None,
+    clickhouse_user: str | None,
+    clickhouse_database: str | None,
+) -> NoReturn:
+    from otelcap import config
+    from otelcap.errors import OtelcapError
+    from otelcap.ops import budget
+
+    try:
+        _text_or_json(fmt)
+        cfg = config.load(
+            _store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database)
+        )
+        report = budget.status(cfg)
+    except OtelcapError as exc:
+        _fail(exc)
+    typer.echo(budget.render(report, fmt))
+    raise typer.Exit(1 if report.over else 0)
+
+
+@budget_app.callback()
+def budget_main(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help=_OPS_FORMAT_HELP)] = "text",
+    backend: Annotated[str | None, typer.Option(help=_BACKEND_HELP)] = None,
+    db: Annotated[Path | None, typer.Option(help=_DB_HELP)] = None,
+    clickhouse_url: _ChUrl = None,
+    clickhouse_user: _ChUser = None,
+    clickhouse_database: _ChDatabase = None,
+) -> None:
+    """Spending limits; with no command, the status."""
+    if ctx.invoked_subcommand is None:
+        _budget_status(fmt, backend, db, clickhouse_url, clickhouse_user, clickhouse_database)
+
+
+
+@budget_app.command("status")
+def budget_status(
+    fmt: Annotated[str, typer.Option("--format", help=_OPS_FORMAT_HELP)] = "text",
+    backend: Annotated[str | None, typer.Option(help=_BACKEND_HELP)] = None,
+    db: Annotated[Path | None, typer.Option(help=_DB_HELP)] = None,
+    clickhouse_url: _ChUrl = None,
+    clickhouse_user: _ChUser = None,
+    clickhouse_database: _ChDatabase = None,
+) -> None:
+    _budget_status(fmt, backend, db, clickhouse_url, clickhouse_user, clickhouse_database)
+
+
+budget_status.__doc__ = _BUDGET_STATUS_DOC
+
+_LIMIT_HELP = "Limit in USD for the {}; 0 removes it."
+
+
+@budget_app.command("set")
+def budget_set(
+    daily: Annotated[float | None, typer.Option(help=_LIMIT_HELP.format("day"))] = None,
+    weekly: Annotated[
+        float | None, typer.Option(help=_LIMIT_HELP.format("week (from Monday)"))
+    ] = None,
+    monthly: Annotated[float | None, typer.Option(help=_LIMIT_HELP.format("month"))] = None,
+) -> None:
+    """Store spending limits in the config file's [budget] table (other settings are kept).
+
+    The file is ~/.config/otelcap/config.toml, or $OTELCAP_CONFIG. Limits not given stay as
+    they are.
+
+    Example: otelcap budget set --daily 20 --weekly 100 --monthly 400
+
+    Exit codes: 0 stored, 2 a usage or configuration error.
+    """
+    from otelcap import config
+    from otelcap.ops import budget
+
+    try:
+        path = config.config_file_path()
+        limits = budget.set_limits(path, {"daily": daily, "weekly": weekly, "monthly": monthly})
+    except ConfigError as exc:
+        _fail(exc)
+    typer.echo(budget.render_limits(path, limits))
+
+
+@budget_app.command("clear")
+def budget_clear(
+    daily: Annotated[bool, typer.Option("--daily", help="Remove the daily limit.")] = False,
+    weekly: Annotated[bool, typer.Option("--weekly", help="Remove the weekly limit.")] = False,
+    monthly: Annotated[bool, typer.Option("--monthly", help="Remove the monthly limit.")] = False,
+) -> None:
+    """Remove spending limits from the config file: the ones named, or all of them.
+
+    Example: otelcap budget clear --daily
+
+    Exit codes: 0 removed, 2 a usage or configuration error.
+    """
+    from otelcap import config
+    from otelcap.ops import budget
+
+    which = [k for k, on in (("daily", daily), ("weekly", weekly), ("monthly", monthly)) if on]
+    try:
+        path = config.config_file_path()
+        limits = budget.clear_limits(path, which)
+    except ConfigError as exc:
+        _fail(exc)
+    typer.echo(budget.render_limits(path, limits))
+
 # --- share and keep: export, import, prune ----------------------------------------------------
 
 _SHARE_FORMAT_HELP = "text (a progress bar on a terminal, a summary) or json (quiet, for scripts)."

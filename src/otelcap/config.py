@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +127,11 @@ class Config:
     # events neither was slower: at 32,768 error-analysis 112 ms, sessions 110, as before).
     # 32,768 takes most of the ingest gain for about a third of the query cost.
     duckdb_row_group_size: int = 32_768
+    # Spending limits in USD for `otelcap budget` (the [budget] table: daily, weekly,
+    # monthly; `otelcap budget set` writes it). 0: no limit.
+    budget_daily: float = 0.0
+    budget_weekly: float = 0.0
+    budget_monthly: float = 0.0
 
     @property
     def database(self) -> Path:
@@ -141,6 +148,7 @@ class Config:
 _INT_FIELDS = {f.name for f in dataclasses.fields(Config) if f.type in ("int", int)}
 _PATH_FIELDS = {"data_dir", "db_path"}
 _BOOL_FIELDS = {f.name for f in dataclasses.fields(Config) if f.type in ("bool", bool)}
+_FLOAT_FIELDS = {f.name for f in dataclasses.fields(Config) if f.type in ("float", float)}
 _BACKENDS = ("duckdb", "clickhouse")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
@@ -159,6 +167,14 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if number < 0:
             raise ConfigError(f"{source}: {name} must not be negative, got {number}")
         return number
+    if name in _FLOAT_FIELDS:
+        try:
+            real = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: {name} must be a number, got {value!r}") from None
+        if not math.isfinite(real) or real < 0:
+            raise ConfigError(f"{source}: {name} must be a number of 0 or more, got {value!r}")
+        return real
     if name in _PATH_FIELDS:
         return Path(str(value)).expanduser()
     return str(value)
@@ -179,7 +195,25 @@ def _from_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path}: unknown keys {', '.join(unknown)}")
     values = {k: _coerce(k, v, str(path)) for k, v in section.items() if k in known}
     values.update(_privacy_from_file(raw.get("privacy", {}), path))
+    values.update(_budget_from_file(raw.get("budget", {}), path))
     return values
+
+
+BUDGET_PERIODS = ("daily", "weekly", "monthly")
+
+
+def _budget_from_file(section: Any, path: Path) -> dict[str, Any]:
+    """A [budget] table: `daily = 20.0` sets budget_daily (USD)."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: [budget] must be a table")
+    unknown = sorted(k for k in section if k not in BUDGET_PERIODS)
+    if unknown:
+        raise ConfigError(
+            f"config file {path}: unknown [budget] keys {', '.join(unknown)} "
+            f"(known: {', '.join(BUDGET_PERIODS)})"
+        )
+    where = f"{path} [budget]"
+    return {"budget_" + k: _coerce("budget_" + k, v, where) for k, v in section.items()}
 
 
 def _privacy_from_file(section: Any, path: Path) -> dict[str, Any]:
@@ -215,6 +249,12 @@ def _from_env(env: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+def config_file_path(env: dict[str, str] | None = None) -> Path:
+    """The config file: $OTELCAP_CONFIG, else ~/.config/otelcap/config.toml."""
+    env = dict(os.environ) if env is None else env
+    return Path(env.get(ENV_PREFIX + "CONFIG", "") or default_config_file())
+
+
 def load(
     overrides: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
@@ -222,7 +262,7 @@ def load(
 ) -> Config:
     """Build the effective Config. `overrides` are flags; None values mean "not given"."""
     env = dict(os.environ) if env is None else env
-    file_path = config_file or Path(env.get(ENV_PREFIX + "CONFIG", "") or default_config_file())
+    file_path = config_file or config_file_path(env)
     values: dict[str, Any] = {}
     values.update(_from_file(file_path))
     values.update(_from_env(env))
@@ -323,3 +363,78 @@ def _has_password(url: Any) -> bool:
         return bool(url) and urlsplit(str(url)).password is not None
     except ValueError:
         return False
+
+
+_TABLE_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_-]+)\s*\]\s*(#.*)?$")
+_ANY_HEADER = re.compile(r"^\s*\[")
+
+
+def update_file_table(path: Path, table: str, values: dict[str, float | None]) -> None:
+    """Set (a number) or remove (None) keys of one `[table]` of a TOML config file, keeping
+    every other line as it was, comments included; the file and the table are made when
+    missing, and a table left with nothing in it is removed. The new text is parsed before
+    it replaces the file (written beside it, then renamed), so a failed edit leaves the file
+    as it was. A table written another way (inline, dotted keys) is refused: edit it by hand."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    try:
+        before = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML ({exc}); fix it first") from None
+    lines = text.splitlines()
+    start = next(
+        (i for i, line in enumerate(lines) if (m := _TABLE_HEADER.match(line)) and m[1] == table),
+        None,
+    )
+    if start is None and table in before:
+        raise ConfigError(
+            f"config file {path} sets {table} without a [{table}] header; edit it by hand"
+        )
+    if start is None:
+        start = len(lines) + (1 if lines and lines[-1].strip() else 0)
+        lines += [""] * (start - len(lines)) + [f"[{table}]"]
+    end = next((i for i in range(start + 1, len(lines)) if _ANY_HEADER.match(lines[i])), len(lines))
+    body = lines[start + 1 : end]
+    pending = dict(values)
+    kept = []
+    for line in body:
+        key = line.split("=", 1)[0].strip() if "=" in line else None
+        if key in pending:
+            value = pending.pop(key)
+            if value is not None:
+                kept.append(f"{key} = {float(value)!r}")
+        else:
+            kept.append(line)
+    while kept and not kept[-1].strip():  # new keys go after the table's last line
+        kept.pop()
+    kept += [f"{k} = {float(v)!r}" for k, v in pending.items() if v is not None]
+    if kept:
+        section = [lines[start], *kept] + ([""] if end < len(lines) else [])
+    else:  # nothing left: the header goes, with the blank lines that set it off
+        while start > 0 and not lines[start - 1].strip():
+            start -= 1
+        section = [""] if start > 0 and end < len(lines) else []
+    new_lines = lines[:start] + section + lines[end:]
+    new_text = "\n".join(new_lines).strip("\n")
+    new_text = new_text + "\n" if new_text else ""
+    try:
+        after = tomllib.loads(new_text)
+    except tomllib.TOMLDecodeError as exc:  # pragma: no cover - a bug here, not the user's
+        raise ConfigError(f"could not edit [{table}] in {path} ({exc}); edit it by hand") from None
+    want = {**before.get(table, {}), **values}
+    want = {k: v for k, v in want.items() if v is not None}
+    if after.get(table, {}) != want or {k: v for k, v in after.items() if k != table} != {
+        k: v for k, v in before.items() if k != table
+    }:
+        raise ConfigError(f"could not edit [{table}] in {path} safely; edit it by hand")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    # the file may hold a ClickHouse password: a new one is private, an old one keeps its mode
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(new_text)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
