@@ -151,7 +151,7 @@ def gather(
     out["outcomes"] = to_json(ask("outcomes", "outcomes", period))
     sessions = ask("sessions", "sessions", period)
     # the most recent first: what a person looks for, and what MAX_SESSIONS keeps
-    sessions = sessions.take(list(range(sessions.num_rows - 1, -1, -1)))
+    sessions = sessions.take(pa.array(range(sessions.num_rows - 1, -1, -1), pa.int64()))
     out["sessions"] = to_json(sessions, MAX_SESSIONS)
     out["tools"] = to_json(ask("tools", "tool-usage", period))
     out["latency"] = to_json(ask("latency", "api-latency", period))

@@ -58,7 +58,7 @@ def render(data: dict[str, Any]) -> str:
     uplot_js, uplot_css, app_js, app_css = (asset(n) for n in ASSETS)
     scripts, styles = [uplot_js, app_js], [uplot_css, app_css]
     meta = data.get("meta", {})
-    policy = html.escape(csp(scripts, styles))
+    policy = html.escape(csp(scripts, styles), quote=False)  # its ' stay readable
     title = f"otelcap report {meta.get('since', '')[:10]} – {meta.get('until', '')[:10]}"
     return "\n".join(
         [

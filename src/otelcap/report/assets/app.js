@@ -46,6 +46,11 @@
     // cents hide most of a small session's cost: 4 places under $1, 2 up to $1,000
     return "$" + (a >= 1000 ? nf0 : a >= 1 || a === 0 ? nf2 : nf4).format(x);
   }
+  function usdAxis(x) {
+    // tick labels: as few places as the ticks need ($0.80, not $0.8000)
+    const a = Math.abs(x);
+    return "$" + (a >= 1000 ? nf0 : a >= 0.1 || a === 0 ? nf2 : nf4).format(x);
+  }
   function int(x) {
     return x === null || x === undefined ? "–" : nf0.format(x);
   }
@@ -241,7 +246,7 @@
         axis(xLabel, (u, splits) => splits.map((i) => (Number.isInteger(i) && i % every === 0 ? labels[i] : "")), {
           splits: () => xs, size: 42, grid: { show: false },
         }),
-        axis(yLabel, (u, splits) => splits.map(yFmt), { size: 64 }),
+        axis(yLabel, (u, splits) => splits.map(yFmt === usd ? usdAxis : yFmt), { size: 64 }),
       ],
       series, cursor: { drag: { x: false, y: false }, points: { show: false } },
       legend: { live: true },
@@ -323,8 +328,8 @@
         ? "–" : nf1.format(allOutcome.lines_per_usd) + " lines/$", int(allOutcome.lines_added) + " added, " + int(allOutcome.lines_removed) + " removed",
         { "data-kpi": "lines-per-usd" }),
       el("div", { class: "card", "data-kpi": "productive" },
-        el("div", { class: "label" }, "Productive vs wasted"),
-        el("div", { class: "value" }, int(prod.sessions) + " / " + int(waste.sessions), el("span", { class: "muted" }, " sessions")),
+        el("div", { class: "label" }, "Productive vs wasted sessions"),
+        el("div", { class: "value" }, int(prod.sessions) + " / " + int(waste.sessions)),
         split,
         el("div", { class: "detail" }, usd(prod.cost_usd) + " with a commit or PR, " + usd(waste.cost_usd) + " without")),
     ));
@@ -332,6 +337,7 @@
     for (const part of split.children) part.style.width = (Number(part.dataset.share) || 0) * 100 + "%";
     root.append(source("cost", "cost_today", "tokens", "outcomes", "sessions"));
 
+    if (!costByDay.length) return;
     root.append(el("h2", {}, "Cost by day"));
     const box = chartBox("Cost per UTC day, by model (USD)");
     root.append(box);
@@ -390,8 +396,20 @@
         stackedBars(blockBox, labels, [{ label: "cost", values: blocks.map((b) => b.cost_usd || 0) }], "Cost (USD)", usd, "Block start (local time)");
       }
     };
-    root.append(el("h3", {}, "Per day and model"));
+    root.append(el("h3", {}, "Per model"));
     root.append(table([
+      { key: "model", label: "Model" },
+      { key: "requests", label: "Requests", num: true, fmt: int },
+      { key: "input_tokens", label: "Input", num: true, fmt: int },
+      { key: "output_tokens", label: "Output", num: true, fmt: int },
+      { key: "cache_read_tokens", label: "Cache read", num: true, fmt: int },
+      { key: "cache_creation_tokens", label: "Cache creation", num: true, fmt: int },
+      { key: "cache_hit_ratio", label: "Cache hits", num: true, fmt: pct },
+    ], tokensRows, { rowClass: (r) => (r.model === "total" ? "total" : "") }));
+    root.append(source("tokens"));
+    // every day and model: the long table `otelcap query cost` prints, folded
+    const perDay = el("details", { class: "perday" }, el("summary", {}, "Per day and model: " + int(costRows.length) + " rows"));
+    perDay.append(table([
       { key: "period", label: "Day (UTC)" },
       { key: "model", label: "Model" },
       { key: "requests", label: "Requests", num: true, fmt: int },
@@ -401,6 +419,7 @@
       { key: "cache_creation_tokens", label: "Cache creation", num: true, fmt: int },
       { key: "cost_usd", label: "Cost", num: true, fmt: usd },
     ], costRows, { rowClass: (r) => (r.model === "total" ? "total" : "") }));
+    root.append(perDay);
     root.append(source("cost"));
     if (D.blocks === null) {
       root.append(el("p", { class: "note" }, "5-hour blocks: this otelcap's query pack has no blocks query."));
@@ -721,23 +740,112 @@
     return table(cols, objects(t));
   }
 
+  /* Lines over categories: labels[i] on x, one series per {label, values, dash, points}. */
+  function lines(box, labels, layers, yLabel, yFmt, xLabel) {
+    const n = labels.length, xs = labels.map((_, i) => i);
+    const colors = palette();
+    const every = Math.max(1, Math.ceil(n / Math.max(1, width(box) / 80)));
+    live.push(new uPlot({
+      width: width(box), height: height(),
+      scales: { x: { time: false, range: [-0.5, Math.max(0.5, n - 0.5)] } },
+      axes: [
+        axis(xLabel, (u, splits) => splits.map((i) => (Number.isInteger(i) && i % every === 0 ? labels[i] : "")), { splits: () => xs, size: 42, grid: { show: false } }),
+        axis(yLabel, (u, splits) => splits.map(yFmt === usd ? usdAxis : yFmt), { size: 64 }),
+      ],
+      series: [{ label: xLabel, value: (u, i) => (i === null ? "–" : labels[i]) }].concat(layers.map((l, k) => {
+        const color = l.color || colors[k % colors.length];
+        const one = {
+          label: l.label, stroke: color, width: 2,
+          points: { show: l.points !== false, size: l.points === "only" ? 9 : 5, fill: color },
+          value: (u, v) => (v === null || v === undefined ? "–" : yFmt(v)),
+        };
+        if (l.dash) one.dash = l.dash;
+        if (l.points === "only") one.paths = () => null; // marks, no line between them
+        return one;
+      })),
+      cursor: { drag: { x: false, y: false } },
+    }, [xs, ...layers.map((l) => l.values)], box.plot));
+  }
+
+  const METRICS = {
+    cost_usd: ["Cost per UTC day (USD)", "Cost (USD)", usd],
+    api_error_rate: ["API error rate per UTC day", "Failed model calls", pct],
+    api_duration_p95_ms: ["API request p95 duration per UTC day", "p95 duration", ms],
+  };
   function viewAnomalies(root) {
     root.append(el("h2", {}, "Anomalies"));
     const slot = el("div", { class: "slot-anomalies", "data-slot": "anomalies" });
     root.append(slot);
+    const draws = [];
+    const rows = objects(D.anomalies);
     if (D.anomalies === null || D.anomalies === undefined) {
       slot.append(empty("Days flagged as unusual come with the anomalies query (otelcap query anomalies);", "this otelcap's query pack has none yet."));
-    } else if (!D.anomalies.rows.length) {
-      slot.append(empty("Nothing flagged in this period.", null));
+    } else if (!rows.length) {
+      slot.append(empty("No day with model calls in this period to judge.", SETUP_HINT + "."));
+    } else if (!("metric" in rows[0] && "day" in rows[0] && "value" in rows[0])) {
+      slot.append(genericTable(D.anomalies)); // a shape this page does not know: the rows as they are
     } else {
-      slot.append(genericTable(D.anomalies), source("anomalies"));
+      slot.append(el("p", { class: "note" }, "Each day against the days before it (a trailing modified z-score); flagged days in red, the baseline dashed."));
+      const order = Object.keys(METRICS);
+      const metrics = [...new Set(rows.map((r) => r.metric))].sort((a, b) => ((order.indexOf(a) + 1) || 99) - ((order.indexOf(b) + 1) || 99));
+      for (const metric of metrics) {
+        const mine = rows.filter((r) => r.metric === metric);
+        const [title, yLabel, fmt] = METRICS[metric] || [metric.replace(/_/g, " "), metric, (v) => nf2.format(v)];
+        const box = chartBox(title);
+        box.dataset.metric = metric;
+        slot.append(box);
+        const colors = palette();
+        draws.push(() => lines(box, mine.map((r) => dayFmt.format(new Date(r.day + "T00:00:00Z"))), [
+          { label: "value", values: mine.map((r) => r.value), color: colors[0] },
+          { label: "baseline median", values: mine.map((r) => r.baseline_median), dash: [5, 4], points: false, color: colors[5] },
+          { label: "flagged", values: mine.map((r) => (r.flagged ? r.value : null)), points: "only", color: colors[4] },
+        ], yLabel, fmt, "Day (UTC)"));
+      }
+      const flagged = rows.filter((r) => r.flagged);
+      if (flagged.length) {
+        slot.append(el("h3", {}, "Flagged days"), table([
+          { key: "day", label: "Day (UTC)" },
+          { key: "metric", label: "Metric" },
+          { key: "value", label: "Value", num: true, fmt: (v, r) => (METRICS[r.metric] ? METRICS[r.metric][2](v) : v) },
+          { key: "baseline_median", label: "Baseline median", num: true, fmt: (v, r) => (v === null ? "" : METRICS[r.metric] ? METRICS[r.metric][2](v) : v) },
+          { key: "m_score", label: "M", num: true, fmt: (v) => (v === null ? "" : nf1.format(v)) },
+          { key: "baseline", label: "Baseline" },
+          { key: "new_versions", label: "New versions" },
+          { key: "new_models", label: "New models" },
+        ], flagged));
+      } else {
+        slot.append(empty("No day flagged in this period.", null));
+      }
+      slot.append(source("anomalies"));
     }
     root.append(el("h2", {}, "Changes by Claude Code version and model"));
-    if (!D.regressions.rows.length) {
+    const reg = objects(D.regressions);
+    if (!reg.length) {
       root.append(empty("No turns in this period.", SETUP_HINT + "."));
-      return;
+    } else {
+      const box = chartBox("Failure rates by version and model, in the order each was first seen");
+      root.append(box);
+      const labels = reg.map((r) => (r.app_version || "?") + (reg.some((x) => x.model !== r.model) ? " · " + r.model.replace(/^claude-/, "") : ""));
+      draws.push(() => lines(box, labels, [
+        { label: "failed turns", values: reg.map((r) => r.failed_turn_rate) },
+        { label: "API errors", values: reg.map((r) => r.api_error_rate) },
+        { label: "tool failures", values: reg.map((r) => r.tool_failure_rate) },
+        { label: "rejections", values: reg.map((r) => r.reject_rate) },
+      ], "Rate", pct, "Claude Code version · model"));
+      root.append(table([
+        { key: "app_version", label: "Version" },
+        { key: "model", label: "Model" },
+        { key: "first_seen", label: "First seen", fmt: (v) => when(v) },
+        { key: "sessions", label: "Sessions", num: true, fmt: int },
+        { key: "prompts", label: "Turns", num: true, fmt: int },
+        { key: "failed_turn_rate", label: "Failed turns", num: true, fmt: pct },
+        { key: "api_error_rate", label: "API errors", num: true, fmt: pct },
+        { key: "tool_failure_rate", label: "Tool failures", num: true, fmt: pct },
+        { key: "reject_rate", label: "Rejections", num: true, fmt: pct },
+      ], reg));
+      root.append(source("regressions"));
     }
-    root.append(genericTable(D.regressions), source("regressions"));
+    root.draw = () => draws.forEach((d) => d());
   }
 
   // --- the frame: header, navigation, routing -----------------------------------------------
