@@ -128,6 +128,36 @@ def test_the_page_loads_nothing_and_allows_only_its_own_scripts(recorded_db: Pat
     assert json.loads(blob.group(1)) == json.loads(json.dumps(answers))
 
 
+def test_session_pages_are_the_same_from_one_run_or_one_per_session(
+    recorded_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small periods cut the pages out of one session-events run; big ones run it per
+    session. Both give each session exactly its own rows, in the query's order."""
+    calls: list[tuple[str, str]] = []
+    with contextlib.closing(DuckDBStore(recorded_db, read_only=True)) as store:
+
+        def run(name: str, values: dict[str, str]) -> pa.Table:
+            calls.append((name, values.get("session", "")))
+            return querypack.run(store, name, values)
+
+        def pages() -> dict[str, object]:
+            calls.clear()
+            since, avail = dt.datetime(2026, 11, 1), report.available()
+            return data.gather(run, since, NOW, avail, dt.timezone.utc)["details"]
+
+        bulk = pages()
+        assert calls.count(("session-events", "")) == 1
+        monkeypatch.setattr(data, "BULK_EVENTS", 0)
+        each = pages()
+        assert ("session-events", "") not in calls
+        assert sum(1 for name, _ in calls if name == "session-events") == len(each)
+        assert bulk == each
+        assert len(bulk) == min(data.DETAIL_SESSIONS, 33)  # the recordings hold 33 sessions
+        for sid, detail in bulk.items():
+            own = querypack.run(store, "session-events", {"session": sid})
+            assert detail["events"]["total"] == own.num_rows > 0
+
+
 def test_outcomes_add_up_to_the_sessions_query(recorded_db: Path) -> None:
     """Productive + wasted = all, and all = the sessions query's sums: one set of numbers."""
     with contextlib.closing(DuckDBStore(recorded_db, read_only=True)) as store:

@@ -906,4 +906,6 @@
   // charts take their colours when drawn: draw again when the system switches light/dark
   window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", route);
   route();
+  // the first view is on screen: what bench/ui.py reads as the first render
+  performance.mark("otelcap-rendered");
 })();
