@@ -576,21 +576,21 @@
         { key: "time", label: "Time", fmt: (v) => when(v, timeFmt) },
         { key: "sequence", label: "#", num: true },
         { key: "event", label: "Event" },
+        { key: "step", label: "Decision or failure (workflow step)", cls: "wrap", fmt: (v, r) => v
+          ? [el("span", { class: "badge bad" }, v), " " + r.kind + (r.category ? " · " + r.category : "") + (r.first_failure ? " (first)" : ""),
+            r.error_message ? el("div", { class: "muted" }, r.error_message) : null]
+          : r.decision ? r.decision + (r.decision_source ? " (" + r.decision_source + ")" : "") : r.success === false ? "failed" : "" },
         { key: "tool", label: "Tool / model", fmt: (v, r) => r.tool || r.model || "" },
         { key: "duration_ms", label: "Duration", num: true, fmt: (v) => (v === null ? "" : ms(v)) },
         { key: "cost_usd", label: "Cost", num: true, fmt: (v) => (v === null ? "" : usd(v)) },
         { key: "tokens", label: "Tokens", num: true, fmt: (v) => (v === null ? "" : int(v)) },
-        { key: "step", label: "Failure (workflow step)", cls: "wrap", fmt: (v, r) => v
-          ? [el("span", { class: "badge bad" }, v), " " + r.kind + (r.category ? " · " + r.category : "") + (r.first_failure ? " (first)" : ""),
-            r.error_message ? el("div", { class: "muted" }, r.error_message) : null]
-          : r.decision ? r.decision + (r.decision_source ? " (" + r.decision_source + ")" : "") : r.success === false ? "failed" : "" },
       ], t.events, { rowClass: (r) => (r.step ? "failure" : "") }));
       const own = spans.filter((s) => t.traces.has(s.trace_id));
       if (own.length) box.append(waterfall(own));
       root.append(box);
     });
-    root.append(el("p", { class: "note" }, "From ",
-      ["session-events", "session-spans"].map((q, i) => [i ? ", " : "", el("code", {}, command("details").replace("session-events", q) + " --session " + sid)])));
+    root.append(el("details", { class: "note source" }, el("summary", {}, "The queries behind this page"),
+      ["session-events", "session-spans"].map((q) => el("div", {}, el("code", {}, command("details").replace("session-events", q) + " --session " + sid)))));
     const target = focusPrompt && document.getElementById("turn-" + focusPrompt);
     if (target) {
       target.classList.add("focus");
