@@ -326,3 +326,33 @@ def test_clickhouse_checks_pass_and_read_what_arrived(tmp_path: Path) -> None:
 
 def test_bad_format_is_a_usage_error(tmp_path: Path) -> None:
     assert _doctor(tmp_path, 0, 0, "--format", "yaml")[0] == 2
+
+
+def test_text_never_splits_a_command_a_path_or_a_process() -> None:
+    """The text wraps at 100 columns, but not inside what a user copies: with a long venv
+    path, "pid N (its command line)" was split after N (the README's test command, run from
+    a checkout in a long directory, failed on that)."""
+    from otelcap.ops.doctor import FAIL, WARN, Check, Report, render
+
+    venv = "/tmp/" + "a-very-long-directory-name-" * 3 + "otelcap/.venv"
+    holder = f"pid 4242 ({venv}/bin/python {venv}/bin/pytest -q tests/test_doctor.py (x))"
+    data_dir = "/Users/dev/Library/Application Support/otelcap"
+    command = "`otelcap serve --http-port N` and `otelcap setup claude --http-port N`"
+    report = Report("duckdb", f"{data_dir}/otelcap.duckdb", data_dir, [
+        Check("setup", "http_port", FAIL, f"HTTP port 127.0.0.1:4318 is in use by another "
+              f"program: {holder}", f"stop that program, or choose another port: {command}"),
+        Check("setup", "data_dir", WARN, f"data directory {data_dir} will be created "
+              "(/Users/dev/Library/Application Support is writable); 900.0 MiB free",
+              "free some disk space, or move the data (OTELCAP_DATA_DIR)", {"path": data_dir}),
+    ])  # fmt: skip
+    lines = render(report).splitlines()
+    for whole in (
+        holder,
+        "`otelcap serve --http-port N`",
+        "`otelcap setup claude --http-port N`",
+        data_dir,
+        "/Users/dev/Library/Application Support",
+    ):
+        assert any(whole in line for line in lines), (whole, lines)
+    for line in lines:  # only a line holding one unbreakable span may be longer
+        assert len(line) <= 100 or holder in line, line

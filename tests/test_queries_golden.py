@@ -1,6 +1,7 @@
-"""Every query of the pack, on DuckDB and on ClickHouse's engine (chdb), over the same rows,
-gives the same answer; and over the recorded Claude Code sessions the answers are Claude
-Code's own (total_cost_usd and modelUsage in result.json).
+"""Every query of the pack, on DuckDB and on ClickHouse's engine (chdb) through
+ClickHouseStore (the production store code), over the same rows, gives the same answer; and
+over the recorded Claude Code sessions the answers are Claude Code's own (total_cost_usd and
+modelUsage in result.json).
 
 The rows get in through the real ingest path: the recordings are replayed over their own
 protocols into a running server; the synthetic year is OTLP bytes through model → sanitizer →
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pytest
 
 import recordings
+import stores
 from conftest import make_config
 from otelcap import querypack
 from otelcap.model import schema
@@ -30,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
 import queries as bench
 
 pytest.importorskip("chdb")
-from otelcap.storage.chdb import ChdbStore
+pytest.importorskip("clickhouse_connect")
+from otelcap.storage.clickhouse import ClickHouseStore
 
 QUERIES = [q.name for q in querypack.load_all()]
 # A second parameter set per query, so the bound parameters are exercised on both engines.
@@ -43,9 +46,8 @@ VARIANTS: dict[str, dict[str, str]] = {
 NO_SYNTHETIC_ROWS = {"session-spans"}
 
 
-def copy_to_chdb(duck: DuckDBStore) -> ChdbStore:
-    click = ChdbStore(ttl_days=0)  # fixed-date rows must not age out under a TTL
-    click.create_schema()
+def copy_to_chdb(duck: DuckDBStore) -> ClickHouseStore:
+    click = stores.chdb_store(ttl_days=0)  # fixed-date rows must not age out under a TTL
     for table in schema.TABLES:
         batches = duck.query(f'SELECT * FROM "{table}"').to_batches()
         click.append({table: batches})
@@ -91,17 +93,17 @@ def recorded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def recorded(recorded_db: Path) -> Iterator[tuple[DuckDBStore, ChdbStore]]:
+def recorded(recorded_db: Path) -> Iterator[tuple[DuckDBStore, ClickHouseStore]]:
     duck = DuckDBStore(recorded_db, read_only=True)
     click = copy_to_chdb(duck)
     yield duck, click
-    click.close()
+    stores.close_chdb_store(click)
     duck.close()
 
 
 @pytest.mark.parametrize("name", QUERIES)
 def test_recordings_same_answer_on_both_engines(
-    name: str, recorded: tuple[DuckDBStore, ChdbStore]
+    name: str, recorded: tuple[DuckDBStore, ClickHouseStore]
 ) -> None:
     duck, click = recorded
     for values in ({}, VARIANTS.get(name, {"since": "2026-11-27T22:10:00Z"})):
@@ -129,7 +131,7 @@ RESULTS = list(_last_results())
     ("scenario", "result"), RESULTS, ids=[f"{s}-{r['session_id'][:8]}" for s, r in RESULTS]
 )
 def test_cost_and_tokens_are_claude_codes_own(
-    scenario: str, result: dict[str, Any], recorded: tuple[DuckDBStore, ChdbStore]
+    scenario: str, result: dict[str, Any], recorded: tuple[DuckDBStore, ClickHouseStore]
 ) -> None:
     session = result["session_id"]
     usage = result["modelUsage"]
@@ -159,7 +161,7 @@ def test_cost_and_tokens_are_claude_codes_own(
 
 @pytest.mark.parametrize("scenario", recordings.scenarios())
 def test_metric_reconciliation_agrees_with_events(
-    scenario: str, recorded: tuple[DuckDBStore, ChdbStore]
+    scenario: str, recorded: tuple[DuckDBStore, ClickHouseStore]
 ) -> None:
     """claude_code.cost.usage, delta or cumulative (resume: a counter reset), adds up to the
     api_request events of every session, and to Claude Code's own total."""
@@ -172,7 +174,7 @@ def test_metric_reconciliation_agrees_with_events(
 
 
 def test_resume_is_one_session_across_two_processes(
-    recorded: tuple[DuckDBStore, ChdbStore],
+    recorded: tuple[DuckDBStore, ClickHouseStore],
 ) -> None:
     (result,) = [r for s, r in RESULTS if s == "resume-grpc"]
     duck, _ = recorded
@@ -193,20 +195,22 @@ def test_resume_is_one_session_across_two_processes(
 
 
 @pytest.fixture(scope="module")
-def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DuckDBStore, ChdbStore]]:
+def synthetic(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[DuckDBStore, ClickHouseStore]]:
     path = tmp_path_factory.mktemp("synthetic") / "synthetic.duckdb"
     duck = DuckDBStore(path)
     duck.create_schema()
     bench.load(duck, events=20_000, seed=11, workers=1)
     click = copy_to_chdb(duck)
     yield duck, click
-    click.close()
+    stores.close_chdb_store(click)
     duck.close()
 
 
 @pytest.mark.parametrize("name", QUERIES)
 def test_synthetic_year_same_answer_on_both_engines(
-    name: str, synthetic: tuple[DuckDBStore, ChdbStore]
+    name: str, synthetic: tuple[DuckDBStore, ClickHouseStore]
 ) -> None:
     duck, click = synthetic
     window = {"since": "2026-03-01", "until": "2026-06-15T12:00:00"}
@@ -217,7 +221,7 @@ def test_synthetic_year_same_answer_on_both_engines(
         assert_same(a, b, f"{name} {values}")
 
 
-def test_synthetic_metric_reconciliation(synthetic: tuple[DuckDBStore, ChdbStore]) -> None:
+def test_synthetic_metric_reconciliation(synthetic: tuple[DuckDBStore, ClickHouseStore]) -> None:
     """Half the sessions export delta and half cumulative metrics, 6% are resumed: every
     month's metric cost equals its event cost."""
     for store in synthetic:
@@ -227,7 +231,7 @@ def test_synthetic_metric_reconciliation(synthetic: tuple[DuckDBStore, ChdbStore
             assert abs(row["difference_usd"]) < 1e-6 * max(1.0, row["cost_usd"]), row
 
 
-def test_percentiles_are_exact(synthetic: tuple[DuckDBStore, ChdbStore]) -> None:
+def test_percentiles_are_exact(synthetic: tuple[DuckDBStore, ClickHouseStore]) -> None:
     """ClickHouse's quantile() samples; quantileExactInclusive matches quantile_cont."""
     duck, click = synthetic
     durations = sorted(
@@ -253,7 +257,7 @@ def test_percentiles_are_exact(synthetic: tuple[DuckDBStore, ChdbStore]) -> None
             assert math.isclose(row[col], exact(q), rel_tol=1e-12), (store.name, col)
 
 
-def test_since_until_and_session_are_bound(synthetic: tuple[DuckDBStore, ChdbStore]) -> None:
+def test_since_until_and_session_are_bound(synthetic: tuple[DuckDBStore, ClickHouseStore]) -> None:
     duck, click = synthetic
     sessions = querypack.run(duck, "sessions").to_pylist()
     one = sessions[len(sessions) // 2]
@@ -267,3 +271,68 @@ def test_since_until_and_session_are_bound(synthetic: tuple[DuckDBStore, ChdbSto
         # a value that looks like SQL is a value, not SQL
         none = querypack.run(store, "sessions", {"session": "x' OR '1'='1"}).to_pylist()
         assert none == []
+
+
+# --- 5-hour blocks ----------------------------------------------------------------------------
+
+
+def _requests_at(store: DuckDBStore, spend: list[tuple[str, float]]) -> None:
+    """api_request events at the given UTC times with the given cost, through the real model
+    and sanitizer."""
+    from otelcap.model import to_batches
+    from otelcap.sanitize import Sanitizer
+
+    proc = bench.Process("blocks-session", "2.1.150", "vscode", 1, 0)
+    for when, cost in spend:
+        t = int(dt.datetime.fromisoformat(when).replace(tzinfo=dt.timezone.utc).timestamp() * 1e9)
+        proc.event(t, "api_request", "p1", model="claude-opus-4-5", cost_usd=cost,
+                   input_tokens=100, output_tokens=10, cache_read_tokens=0,
+                   cache_creation_tokens=0, duration_ms=900)  # fmt: skip
+    conv = to_batches("logs", [proc.logs.SerializeToString()])
+    store.append({t: [b] for t, b in Sanitizer().sanitize(conv.batches).items()})
+
+
+def test_blocks_start_with_the_first_request_after_the_last_block_on_both_engines(
+    tmp_path: Path,
+) -> None:
+    duck = DuckDBStore(tmp_path / "blocks.duckdb")
+    duck.create_schema()
+    _requests_at(
+        duck,
+        [
+            ("2026-11-30T09:10:00", 1.0),   # block 1: 09:00-14:00 (the hour of the first)
+            ("2026-11-30T09:50:00", 0.5),
+            ("2026-11-30T13:59:59", 0.25),  # still block 1
+            ("2026-11-30T14:30:00", 2.0),   # block 2 starts at 14:00, not at 14:30 or 19:00
+            ("2026-11-30T23:05:00", 1.0),   # after a gap: block 3 at 23:00, not 19:00
+            ("2026-12-01T03:59:00", 0.5),   # block 3 runs to 04:00
+            ("2026-12-01T04:00:00", 0.6),   # block 4
+        ],
+    )  # fmt: skip
+    click = copy_to_chdb(duck)
+    try:
+        at = {"at": "2026-12-01T04:30:00Z"}
+        rows = querypack.run(duck, "blocks", at)
+        assert_same(rows, querypack.run(click, "blocks", at), "blocks")
+        got = [
+            (r["block_start"].strftime("%d %H:%M"), r["requests"], round(r["cost_usd"], 6),
+             r["state"]) for r in rows.to_pylist()
+        ]  # fmt: skip
+        assert got == [
+            ("30 09:00", 3, 1.75, ""),
+            ("30 14:00", 1, 2.0, ""),
+            ("30 23:00", 2, 1.5, ""),
+            ("01 04:00", 1, 0.6, "active"),
+        ]
+        active = rows.to_pylist()[-1]
+        # 0.60 spent in the half hour since its first request: 1.20/h, 4.5 h left → 6.00
+        assert math.isclose(active["burn_usd_per_hour"], 1.2)
+        assert math.isclose(active["projected_cost_usd"], 6.0)
+        assert active["total_tokens"] == 110
+        assert rows.to_pylist()[0]["burn_usd_per_hour"] is None  # only the active block
+        # Later, no block holds `at`: none is active.
+        later = querypack.run(duck, "blocks", {"at": "2026-12-01T09:00:00Z"}).to_pylist()
+        assert [r["state"] for r in later] == ["", "", "", ""]
+    finally:
+        click.close()
+        duck.close()

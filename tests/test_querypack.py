@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 import recordings
 from conftest import make_config
-from otelcap import querypack
+from otelcap import output, querybuild, querypack
 from otelcap.cli import app
 from otelcap.config import parse_time
 from otelcap.queryapi import SERVER_FILE, QueryError, find_server
@@ -50,7 +50,7 @@ def test_every_query_file_has_a_header_and_the_common_parameters() -> None:
         for p in q.params:
             assert p.description, (q.name, p.name)
             p.parse(p.default)  # every default is a valid value
-        assert "$" not in re.sub(r"\$(since|until|session|period|per_kind|seed)\b", "", q.sql)
+        assert "$" not in re.sub(r"\$(since|until|session|period|per_kind|seed|at)\b", "", q.sql)
 
 
 def test_clickhouse_snapshots_are_up_to_date() -> None:
@@ -58,8 +58,8 @@ def test_clickhouse_snapshots_are_up_to_date() -> None:
     pytest.importorskip("sqlglot")
     for q in querypack.load_all():
         checked_in = (CLICKHOUSE_DIR / f"{q.name}.sql").read_text()
-        assert querypack.render_clickhouse(q) == checked_in, (
-            f"{q.name}: run `python -m otelcap.querypack --render` and review the diff"
+        assert querybuild.render_clickhouse(q) == checked_in, (
+            f"{q.name}: run `python -m otelcap.querybuild --render` and review the diff"
         )
     extra = {p.stem for p in CLICKHOUSE_DIR.glob("*.sql")} - {q.name for q in querypack.load_all()}
     assert extra == set(), "a rendered file without its query"
@@ -75,7 +75,7 @@ def _query(sql: str, params: str = "") -> querypack.Query:
 
 def test_rendering_overrides_the_known_traps() -> None:
     pytest.importorskip("sqlglot")
-    sql = querypack.render_clickhouse(
+    sql = querybuild.render_clickhouse(
         _query(
             "SELECT quantile_cont(DurationMs, 0.95) AS p95,\n"
             "  TRY_CAST(nullif(LogAttributes['ttft_ms'], '') AS DOUBLE) AS ttft,\n"
@@ -119,7 +119,7 @@ def test_rendering_overrides_the_known_traps() -> None:
 def test_rendering_refuses_what_has_no_exact_twin(sql: str, why: str) -> None:
     pytest.importorskip("sqlglot")
     with pytest.raises(ValueError, match=why):
-        querypack.render_clickhouse(_query(sql))
+        querybuild.render_clickhouse(_query(sql))
 
 
 def test_bad_headers_are_refused() -> None:
@@ -203,7 +203,7 @@ def _table() -> pa.Table:
 
 
 def test_json_is_stable_for_scripts() -> None:
-    rows = json.loads(querypack.format_table(_table(), "json"))
+    rows = json.loads(output.format_table(_table(), "json"))
     assert rows[0] == {
         "day": "2026-11-01",
         "started": "2026-11-01T09:30:00.123000Z",
@@ -218,7 +218,7 @@ def test_json_is_stable_for_scripts() -> None:
 
 
 def test_table_csv_and_markdown() -> None:
-    text = querypack.format_table(_table(), "table", width=200)
+    text = output.format_table(_table(), "table", width=200)
     lines = text.splitlines()
     assert lines[0].split() == _table().column_names
     assert "1,234" in lines[2] and "0.1357" in lines[2] and "25.0%" in lines[2]
@@ -226,16 +226,16 @@ def test_table_csv_and_markdown() -> None:
     assert "-0.0000" not in text and "0.0000" in lines[3]
     assert " 1,016 " in lines[2] + " " and "28" in lines[3]  # one precision per column
     assert lines[-1] == "(2 rows)"
-    narrow = querypack.format_table(_table(), "table", width=40)
+    narrow = output.format_table(_table(), "table", width=40)
     assert narrow.startswith("-[ row 1 ]") and "model       | total" in narrow
-    csv_text = querypack.format_table(_table(), "csv")
+    csv_text = output.format_table(_table(), "csv")
     assert csv_text.splitlines()[1] == (
         "2026-11-01,2026-11-01T09:30:00.123000Z,claude-sonnet-4-5,1234,0.1357278,0.25,1016.0"
     )
-    md = querypack.format_table(_table(), "markdown").splitlines()
+    md = output.format_table(_table(), "markdown").splitlines()
     assert md[0].startswith("| day | started |") and md[1].startswith("|---|---|---|---:|")
     with pytest.raises(QueryError, match="format"):
-        querypack.format_table(_table(), "xml")
+        output.format_table(_table(), "xml")
 
 
 # --- the commands, on a file with nobody else on it ------------------------------------------

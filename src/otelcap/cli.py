@@ -13,7 +13,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from otelcap import __version__
-from otelcap.errors import ConfigError
+from otelcap.errors import ConfigError, OtelcapError
 
 app = typer.Typer(
     name="otelcap",
@@ -116,6 +116,13 @@ def serve(
         str,
         typer.Option(help="text, or json: one object per line (time, level, logger, message)."),
     ] = "text",
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write log lines to this file (0600, rotated at 10 MB, 3 kept) instead of "
+            "stderr; the background service logs to <data_dir>/logs/otelcap.log."
+        ),
+    ] = None,
     clickhouse_url: _ChUrl = None,
     clickhouse_user: _ChUser = None,
     clickhouse_database: _ChDatabase = None,
@@ -142,7 +149,9 @@ def serve(
     from otelcap.storage import location
 
     try:
-        logfmt.setup(log_level, log_format)  # masks the query token and configured passwords
+        logfmt.setup(
+            log_level, log_format, file=log_file
+        )  # masks the query token and configured passwords
         cfg = config.load(
             {
                 **_store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database),
@@ -309,9 +318,12 @@ app.add_typer(setup_app, name="setup")
 @setup_app.command("claude")
 def setup_claude(
     protocol: Annotated[
-        str,
-        typer.Option(help="grpc (port 4317), http/protobuf or http/json (port 4318)."),
-    ] = "grpc",
+        str | None,
+        typer.Option(
+            help="grpc (port 4317), http/protobuf or http/json (port 4318). Default: the one "
+            "settings.json already uses, else grpc."
+        ),
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="shell (export lines, default) or dotenv (.env).")
     ] = "shell",
@@ -369,7 +381,9 @@ def setup_claude(
     variables into the `env` block of Claude Code's settings.json: a timestamped backup is made
     first, other keys and variables are kept, running it again changes nothing, and a file
     that is not valid JSON is refused. With --write, an omitted content flag leaves the
-    file's value as it is; --no-… removes it.
+    file's value as it is; --no-… removes it, and each changed variable is shown old → new.
+    The protocol the file already uses is kept unless --protocol is given, and a running
+    otelcap's ports are used unless --grpc-port/--http-port are.
 
     Example: otelcap setup claude --protocol http/protobuf --tool-details --write
 
@@ -380,15 +394,166 @@ def setup_claude(
 
     try:
         cfg = config.load({"grpc_port": grpc_port, "http_port": http_port})
+        path = settings or config.claude_settings_file()
+        where = claude.target(cfg, ports_given=grpc_port is not None or http_port is not None)
         content = {"log_prompts": log_prompts, "tool_details": tool_details, "traces": traces}
-        env = claude.build(cfg, protocol, host, content)
+        chosen = protocol or claude.configured_protocol(path) or "grpc"
+        env = claude.build(where.config, chosen, host, content)
         if write:
-            result = claude.write_settings(settings or config.claude_settings_file(), env)
-            typer.echo(claude.render_write(result))
+            typer.echo(claude.render_write(claude.write_settings(path, env)))
         else:
             typer.echo(claude.render(env, fmt))
+        if where.note:
+            typer.echo(where.note, err=True)
     except ConfigError as exc:
         _fail(exc)
+
+
+service_app = typer.Typer(
+    help="Keep `otelcap serve` running in the background: a systemd user unit on Linux, a "
+    "launchd agent on macOS; it starts at login and restarts after a failure.\n\n"
+    "Example: otelcap service install",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(service_app, name="service")
+
+
+@service_app.command("install")
+def service_install(
+    backend: Annotated[str | None, typer.Option(help="duckdb (default) or clickhouse.")] = None,
+    db: Annotated[Path | None, typer.Option(help="DuckDB file the service writes.")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    grpc_port: Annotated[int | None, typer.Option(help="OTLP/gRPC port (default 4317).")] = None,
+    http_port: Annotated[int | None, typer.Option(help="OTLP/HTTP port (default 4318).")] = None,
+    clickhouse_url: _ChUrl = None,
+    clickhouse_user: _ChUser = None,
+    clickhouse_database: _ChDatabase = None,
+    retention: Annotated[str | None, typer.Option(help="As for serve: 90d, 0 keeps all.")] = None,
+) -> None:
+    """Install and start the background collector (again: only what changed).
+
+    The service runs `otelcap serve` with these flags and the OTELCAP_* variables set here
+    (secrets such as OTELCAP_CLICKHOUSE_PASSWORD excepted: put them in the config file).
+    Running it twice changes nothing.
+
+    Example: otelcap service install --db ~/claude.duckdb
+
+    Exit codes: 0 installed and started, 1 the service manager refused (the message says what
+    to run), 2 a usage or configuration error.
+    """
+    from otelcap import config
+    from otelcap.ops import userservice
+
+    flags = {"--backend": backend, "--db": db.resolve() if db else None, "--host": host,
+             "--grpc-port": grpc_port, "--http-port": http_port,
+             "--clickhouse-url": clickhouse_url, "--clickhouse-user": clickhouse_user,
+             "--clickhouse-database": clickhouse_database, "--retention": retention}  # fmt: skip
+    serve_args = [str(a) for k, v in flags.items() if v is not None for a in (k, v)]
+    try:
+        cfg = config.load(
+            {
+                **_store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database),
+                "host": host,
+                "grpc_port": grpc_port,
+                "http_port": http_port,
+                "retention": retention,
+            }
+        )
+        outcome = userservice.install(cfg, serve_args)
+    except OtelcapError as exc:
+        _fail(exc)
+    typer.echo("\n".join(outcome.lines))
+    for name in userservice.skipped_secrets():
+        typer.echo(f"note: {name} is set here but not written into the unit; put it in the "
+                   "config file so the service has it")  # fmt: skip
+
+
+@service_app.command("uninstall")
+def service_uninstall() -> None:
+    """Stop the background collector and remove its unit; logs and data stay.
+
+    Example: otelcap service uninstall
+    """
+    from otelcap.ops import userservice
+
+    typer.echo("\n".join(userservice.uninstall().lines))
+
+
+@service_app.command("start")
+def service_start() -> None:
+    """Start the installed background collector.
+
+    Example: otelcap service start
+    """
+    _service_control("start")
+
+
+@service_app.command("stop")
+def service_stop() -> None:
+    """Stop the background collector until the next login or `otelcap service start`.
+
+    Example: otelcap service stop
+    """
+    _service_control("stop")
+
+
+def _service_control(action: str) -> None:
+    from otelcap.ops import userservice
+
+    try:
+        typer.echo("\n".join(userservice.control(action).lines))
+    except OtelcapError as exc:
+        _fail(exc)
+
+
+@service_app.command("status")
+def service_status(
+    fmt: Annotated[str, typer.Option("--format", help=_OPS_FORMAT_HELP)] = "text",
+) -> None:
+    """Is the background collector installed, running, and answering?
+
+    Example: otelcap service status --format json
+
+    Exit codes: 0 running, 1 installed but not running, or not installed; 2 a usage error.
+    """
+    from otelcap import config
+    from otelcap.ops import userservice
+
+    try:
+        _text_or_json(fmt)
+        cfg = config.load({})
+    except ConfigError as exc:
+        _fail(exc)
+    report = userservice.report(cfg)
+    typer.echo(userservice.render(report, fmt))
+    raise typer.Exit(0 if report["running"] else 1)
+
+
+@service_app.command("logs")
+def service_logs(
+    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines to show.")] = 50,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines (Ctrl-C stops).")
+    ] = False,
+) -> None:
+    """Show the background collector's log (<data_dir>/logs/otelcap.log).
+
+    Example: otelcap service logs -n 100 --follow
+
+    Exit codes: 0 shown, 1 no log yet, 2 a usage error.
+    """
+    from otelcap import config
+    from otelcap.ops import userservice
+
+    try:
+        cfg = config.load({})
+        for line in userservice.logs(cfg, lines, follow):
+            typer.echo(line)
+    except OtelcapError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()

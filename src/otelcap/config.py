@@ -54,6 +54,21 @@ class Config:
     host: str = "127.0.0.1"
     grpc_port: int = 4317
     http_port: int = 4318
+    # HTTP connections, one thread each (receiver/http.py). Claude Code opens 1-3 per process
+    # (one per signal) and keeps them alive between exports, so 128 serves a team of dozens
+    # of running sessions; gRPC clients share one connection and 32 workers instead. Past the
+    # bound a new connection is answered 503 + Retry-After and closed: OTLP exporters retry
+    # that, while one left waiting in the listen backlog gets no answer before the exporter's
+    # own 10 s timeout, which the JS exporter Claude Code uses does not retry.
+    http_max_connections: int = 128
+    # A request, headers and body, must arrive within this many seconds of its first byte,
+    # however slowly it trickles (a slowloris client is cut off here): OTLP exporters give up
+    # on an export after 10 s (OTEL_EXPORTER_OTLP_TIMEOUT), so no one waits on a slower one.
+    http_read_timeout_s: int = 10
+    # A kept-alive connection with no new request for this long is closed. Longer than Claude
+    # Code's 5 s log export interval, so an active session keeps its connection; short enough
+    # that a vanished client's slot is free again within half a minute.
+    http_idle_timeout_s: int = 30
     # Limits on one request. 16 MiB after decompression; a gzip body that inflates more than
     # 200x is refused before it is fully inflated (real OTLP JSON compresses 10-30x).
     max_body_bytes: int = 16 * MiB
@@ -213,6 +228,9 @@ def load(
     for port_name in ("grpc_port", "http_port"):
         if getattr(cfg, port_name) > 65535:
             raise ConfigError(f"{port_name} must be 0-65535, got {getattr(cfg, port_name)}")
+    for name in ("http_max_connections", "http_read_timeout_s", "http_idle_timeout_s"):
+        if getattr(cfg, name) < 1:  # 0 would refuse every connection or time out at once
+            raise ConfigError(f"{name} must be at least 1, got {getattr(cfg, name)}")
     parse_duration(cfg.retention, "retention")  # a bad value fails at start, not an hour later
     return cfg
 

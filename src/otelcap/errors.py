@@ -33,3 +33,7 @@ class StoreUnavailable(OtelcapError):
 
 class ConfigError(OtelcapError):
     """A flag, environment variable or config file value is wrong."""
+
+
+class QueryError(OtelcapError):
+    """The query failed: bad SQL, a bad parameter, or a statement that is not read-only."""

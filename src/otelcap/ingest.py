@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 
 from otelcap.errors import BadRequest
-from otelcap.model import to_batches
+from otelcap.model import PromptSteps, to_batches
 from otelcap.pipeline import Pipeline, Ticket
 from otelcap.receiver import IngestResult
 from otelcap.sanitize import Sanitizer
@@ -50,6 +50,7 @@ class Ingest:
         self.pipeline = pipeline
         self.commit_timeout_s = commit_timeout_s
         self.max_group_bytes = max_group_bytes
+        self.steps = PromptSteps()  # each turn's workflow step, for its later requests
         self._cond = threading.Condition()
         self._waiting: list[_Job] = []
         self._leading = False
@@ -98,7 +99,7 @@ class Ingest:
 
     def _convert(self, jobs: list[_Job]) -> None:
         try:
-            conv = to_batches(jobs[0].signal, [j.data for j in jobs])
+            conv = to_batches(jobs[0].signal, [j.data for j in jobs], self.steps)
         except BadRequest as exc:
             if len(jobs) == 1:
                 _finish(jobs, error=exc)

@@ -39,7 +39,7 @@ from typing import Any
 import pyarrow as pa
 
 from otelcap import logfmt
-from otelcap.errors import OtelcapError
+from otelcap.errors import OtelcapError, QueryError
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,6 @@ MAX_BODY = 1024 * 1024  # SQL text and parameters; results are not limited
 TIMEOUT_S = 600.0  # a query over a big file may take a while; the server is local
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 _ALLOWED = {"SELECT", "EXPLAIN"}
-
-
-class QueryError(OtelcapError):
-    """The query failed: bad SQL, a bad parameter, or a statement that is not read-only."""
 
 
 class ServerGone(OtelcapError):

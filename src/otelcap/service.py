@@ -24,6 +24,7 @@ from otelcap.receiver.grpc import GrpcReceiver
 from otelcap.receiver.http import HttpReceiver
 from otelcap.retention import Retention, prune_request
 from otelcap.sanitize import Sanitizer
+from otelcap.sanitize.rules import redact_line
 from otelcap.selfmetrics import ingest_registry
 from otelcap.storage import open_store
 from otelcap.storage.base import Store
@@ -53,6 +54,7 @@ class Service:
     def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config
         logfmt.add_secrets_of(config)  # configured passwords never reach a log line
+        logfmt.add_redactor(redact_line)  # nor keys, emails or phones in request lines
         self.started = time.time()
         self.store = store if store is not None else open_store(config)
         self.store.create_schema()

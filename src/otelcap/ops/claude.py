@@ -22,7 +22,7 @@ from pathlib import Path
 from otelcap.banner import claude_env
 from otelcap.config import Config
 from otelcap.errors import ConfigError
-from otelcap.ops.running import client_host
+from otelcap.ops.running import Running, client_host, find
 
 PROTOCOLS = ("grpc", "http/protobuf", "http/json")
 FORMATS = ("shell", "dotenv")
@@ -101,6 +101,47 @@ def build(
     return ClaudeEnv(protocol, values["OTEL_EXPORTER_OTLP_ENDPOINT"], values, tuple(unset), content)
 
 
+def configured_protocol(path: Path) -> str | None:
+    """The protocol Claude Code's settings.json already uses, if it names one otelcap serves:
+    `--write` keeps it unless --protocol is given, so rerunning it never switches silently."""
+    try:
+        env = json.loads(Path(path).expanduser().read_text(encoding="utf-8")).get("env", {})
+        value = env.get("OTEL_EXPORTER_OTLP_PROTOCOL") if isinstance(env, dict) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if value in PROTOCOLS else None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where Claude Code should send: the config's ports, or a running server's."""
+
+    config: Config
+    running: bool
+    note: str = ""
+
+
+def target(cfg: Config, ports_given: bool) -> Target:
+    """A running otelcap's own ports win over the configured ones (it may have been started
+    with other flags), explicit --grpc-port/--http-port win over both."""
+    found = find(cfg)
+    if not isinstance(found, Running):
+        where = f"{client_host(cfg.host)}:{cfg.grpc_port}/{cfg.http_port}"
+        return Target(
+            cfg,
+            False,
+            f"Note: no otelcap answers here now ({where}); start one with `otelcap serve`, or "
+            "`otelcap service install` to keep one running in the background.",
+        )
+    if ports_given or found.grpc_port is None:
+        return Target(cfg, True)
+    import dataclasses
+
+    return Target(
+        dataclasses.replace(cfg, grpc_port=found.grpc_port, http_port=found.http_port), True
+    )
+
+
 def render(env: ClaudeEnv, fmt: str = "shell") -> str:
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be shell or dotenv, got {fmt!r}")
@@ -134,7 +175,7 @@ class WriteResult:
     path: Path
     changed: bool
     backup: Path | None
-    changes: list[str]  # "set NAME=value" / "removed NAME"
+    changes: list[str]  # "set NAME=value" / "NAME: old → new" / "removed NAME"
     overridden: list[str]  # variables in the file that override what otelcap set
 
 
@@ -150,7 +191,11 @@ def write_settings(path: Path, env: ClaudeEnv) -> WriteResult:
     new_env = {**old_env, **env.set}
     for name in env.unset:
         new_env.pop(name, None)
-    changes = [f"set {k}={v}" for k, v in env.set.items() if old_env.get(k) != v]
+    changes = [
+        f"{k}: {old_env[k]} → {v}" if k in old_env else f"set {k}={v}"
+        for k, v in env.set.items()
+        if old_env.get(k) != v
+    ]
     changes += [f"removed {k}" for k in env.unset if k in old_env]
     overridden = sorted(k for k in new_env if _OVERRIDES.match(k))
     if "env" in data and new_env == old_env:

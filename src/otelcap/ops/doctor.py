@@ -41,6 +41,9 @@ RECENT_TOOL_EVENTS = 50
 REDACTED = "<REDACTED>"  # what Claude Code sends in place of a prompt when the flag is off
 WIDTH = 100  # the text report wraps here
 _SEP = " · "
+_GLUE = "\0"  # joins a span's words while wrapping; no path or command line holds a NUL
+_COMMAND = re.compile(r"`[^`]*`")
+_PROCESS = re.compile(r"\bpid \d+ \(")
 _SERVE = re.compile(r"\botelcap(?:\.cli)? serve\b")  # a holder's command line
 _TEMPORALITY = {0: "unspecified", 1: "delta", 2: "cumulative"}  # OTLP's enum
 
@@ -773,11 +776,12 @@ def render(report: Report, fmt: str = "text") -> str:
         lines.append(title)
         for c in checks:
             first, *rest = c.message.split("\n")
-            lines.extend(_wrap(first, f"  {SYMBOL[c.status]} ", "    "))
+            keep = _paths(report, c)
+            lines.extend(_wrap(first, f"  {SYMBOL[c.status]} ", "    ", keep))
             for line in rest:  # a list of names: break between items, not inside one
                 lines.extend(_pack(line.split(_SEP), "      "))
             if c.fix:
-                lines.extend(_wrap(c.fix, "    → ", "      "))
+                lines.extend(_wrap(c.fix, "    → ", "      ", keep))
         lines.append("")
     fails = sum(c.status == FAIL for c in report.checks)
     warns = sum(c.status == WARN for c in report.checks)
@@ -789,11 +793,44 @@ def render(report: Report, fmt: str = "text") -> str:
     return "\n".join(lines)
 
 
-def _wrap(text: str, first: str, rest: str) -> list[str]:
+def _wrap(text: str, first: str, rest: str, keep: tuple[str, ...] = ()) -> list[str]:
+    """Lines of at most WIDTH columns that never split what a user copies or reads as one:
+    a `command`, a path (also one in `keep` that holds spaces, like macOS's "Application
+    Support"), a process ("pid 123 (its command line)"). One of those longer than the line
+    gets a line of its own, however long; a venv path alone can pass 100 columns."""
+    glued = text
+    for start, end in _unbreakable(text, keep):
+        glued = glued[:start] + glued[start:end].replace(" ", _GLUE) + glued[end:]
     wrapped = textwrap.wrap(
-        text, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
-    )
-    return wrapped or [first.rstrip()]
+        glued, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False,
+        break_long_words=False,
+    )  # fmt: skip
+    return [line.replace(_GLUE, " ") for line in wrapped] or [first.rstrip()]
+
+
+def _unbreakable(text: str, keep: tuple[str, ...]) -> list[tuple[int, int]]:
+    spans = [m.span() for m in _COMMAND.finditer(text)]
+    for m in _PROCESS.finditer(text):  # to its closing parenthesis: argv may hold some
+        depth, end = 0, len(text)
+        for i in range(m.end() - 1, len(text)):
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            if depth == 0:
+                end = i + 1
+                break
+        spans.append((m.start(), end))
+    for path in keep:
+        spans += [m.span() for m in re.finditer(re.escape(path), text)]
+    return spans
+
+
+def _paths(report: Report, check: Check) -> tuple[str, ...]:
+    """The paths a check may print that hold a space, with their parents (the nearest
+    existing directory is printed too): textwrap would break inside them."""
+    found = {report.database, report.data_dir, str(check.data.get("path", ""))}
+    out: set[str] = set()
+    for p in found:
+        out.update(q for q in (p, *map(str, Path(p).parents)) if " " in q)
+    return tuple(out)
 
 
 def _pack(items: list[str], indent: str) -> list[str]:

@@ -7,8 +7,15 @@ once, by the same code path the HTTP receiver uses. grpcio inflates gzip itself.
 from __future__ import annotations
 
 import logging
+import os
 from concurrent import futures
 from typing import Any
+
+# grpc's C core logs through absl straight to file descriptor 2, not to Python logging, so a
+# gRPC port that cannot be bound printed "E1202 03:51:47.768095 10686 add_port.cc:83] Failed
+# to add port to server: ..." above otelcap's own message saying the same. Read when grpc is
+# imported: set before it. A user who wants those logs sets GRPC_VERBOSITY (e.g. debug).
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
 import grpc
 

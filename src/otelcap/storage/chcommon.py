@@ -1,8 +1,8 @@
-"""What the two ClickHouse stores share: the DDL with its TTL, parameters as text, and the Arrow
+"""ClickHouseStore's SQL-side helpers: the DDL with its TTL, parameters as text, and the Arrow
 that ClickHouse answers turned into the Arrow DuckDB answers.
 
-Both the in-process engine (chdb.py) and the server store (clickhouse.py) use these, so a
-result looks the same whichever ran it, and the golden tests on one hold for the other.
+The store runs on a server and, through clickhouse-connect's chdb interface, on ClickHouse's
+engine in-process; both go through these, so the golden tests run on chdb hold for a server.
 """
 
 from __future__ import annotations

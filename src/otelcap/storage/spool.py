@@ -1,6 +1,6 @@
 """The spool: flushes the store could not take, kept on disk until it takes them.
 
-A request is acknowledged once its rows are committed (DESIGN.md). With ClickHouse, "committed"
+A request is acknowledged only once its rows are committed. With ClickHouse, "committed"
 is "in ClickHouse, or in the spool": when the server is unreachable or refuses an insert, the
 flush is written here and the requests are acknowledged; a replayer thread sends the spooled
 flushes, oldest first, when the server answers again, and survives restarts (what is here when

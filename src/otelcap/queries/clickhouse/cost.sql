@@ -1,6 +1,6 @@
 -- cost: rendered from queries/cost.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.querypack --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 WITH requests AS (
   SELECT
     CAST(dateTrunc({period: String}, Timestamp) AS Nullable(DATE)) AS period_start,
