@@ -1,6 +1,6 @@
 -- outcomes: rendered from queries/outcomes.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.querypack --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 WITH by_session AS (
   /* every session with an event in the window, as in sessions; cost from its requests */
   SELECT

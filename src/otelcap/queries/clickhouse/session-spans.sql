@@ -1,6 +1,6 @@
 -- session-spans: rendered from queries/session-spans.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.querypack --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 SELECT
   SessionId AS session_id,
   TraceId AS trace_id,
