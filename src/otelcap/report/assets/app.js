@@ -81,6 +81,7 @@
     year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit",
   });
   const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  const blockFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
   const dateFmt = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric" });
   const dayFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
   function offsetLabel(d) {
@@ -112,7 +113,7 @@
   function source(...keys) {
     // the commands that print this view's numbers, folded: long, and read only to check
     return el("details", { class: "note source" },
-      el("summary", {}, keys.length > 1 ? "The queries behind these numbers" : "The query behind these numbers"),
+      el("summary", {}, "From otelcap query " + [...new Set(keys.map((k) => (D.meta.queries[k] || {}).name).filter(Boolean))].join(", ")),
       keys.map((k) => el("div", {}, el("code", {}, command(k)))));
   }
   function empty(what, hint) {
@@ -238,7 +239,9 @@
       });
       data.push(stacks[k]);
     }
-    const every = Math.max(1, Math.ceil(n / Math.max(1, width(box) / 64)));
+    // a label every so many bars, so that labels of ~7 px a character do not overlap
+    const room = Math.max(56, Math.max(0, ...labels.map((l) => String(l).length)) * 8 + 16);
+    const every = Math.max(1, Math.ceil(n / Math.max(1, width(box) / room)));
     const opts = Object.assign({
       width: width(box), height: height(),
       scales: { x: { time: false, range: [-0.6, n - 0.4] }, y: { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.08 : 1] } },
@@ -392,7 +395,7 @@
       const { days, layers } = dayLayers((r, k) => r[k.col] || 0, types);
       stackedBars(tokBox, dayLabels(days), layers, "Tokens", compact, "Day (UTC)");
       if (blockBox) {
-        const labels = blocks.map((b) => dateTimeFmt.format(new Date(b.block_start || b.start || b.started)));
+        const labels = blocks.map((b) => blockFmt.format(new Date(b.block_start)));
         stackedBars(blockBox, labels, [{ label: "cost", values: blocks.map((b) => b.cost_usd || 0) }], "Cost (USD)", usd, "Block start (local time)");
       }
     };
@@ -424,7 +427,9 @@
     if (D.blocks === null) {
       root.append(el("p", { class: "note" }, "5-hour blocks: this otelcap's query pack has no blocks query."));
     } else if (blocks.length) {
-      root.append(genericTable(D.blocks), source("blocks"));
+      const folded = el("details", { class: "perday" }, el("summary", {}, "5-hour blocks: " + int(blocks.length)));
+      folded.append(genericTable(D.blocks));
+      root.append(folded, source("blocks"));
     }
   }
 
@@ -589,7 +594,7 @@
       if (own.length) box.append(waterfall(own));
       root.append(box);
     });
-    root.append(el("details", { class: "note source" }, el("summary", {}, "The queries behind this page"),
+    root.append(el("details", { class: "note source" }, el("summary", {}, "From otelcap query session-events, session-spans"),
       ["session-events", "session-spans"].map((q) => el("div", {}, el("code", {}, command("details").replace("session-events", q) + " --session " + sid)))));
     const target = focusPrompt && document.getElementById("turn-" + focusPrompt);
     if (target) {
@@ -744,7 +749,8 @@
   function lines(box, labels, layers, yLabel, yFmt, xLabel) {
     const n = labels.length, xs = labels.map((_, i) => i);
     const colors = palette();
-    const every = Math.max(1, Math.ceil(n / Math.max(1, width(box) / 80)));
+    const room = Math.max(56, Math.max(0, ...labels.map((l) => String(l).length)) * 8 + 16);
+    const every = Math.max(1, Math.ceil(n / Math.max(1, width(box) / room)));
     live.push(new uPlot({
       width: width(box), height: height(),
       scales: { x: { time: false, range: [-0.5, Math.max(0.5, n - 0.5)] } },
