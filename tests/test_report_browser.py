@@ -313,7 +313,9 @@ def test_sessions_search_and_sort(browser: Any, page: Path) -> None:
     assert len(browser.find_elements(By.CSS_SELECTOR, "#view-sessions tbody tr")) == len(rows)
     cost = browser.find_element(By.XPATH, "//section[@id='view-sessions']//th[text()='Cost']")
     cost.click()  # most expensive first
-    cells = browser.find_elements(By.CSS_SELECTOR, "#view-sessions tbody tr td:nth-child(7)")
+    heads = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "#view-sessions thead th")]
+    nth = heads.index("Cost") + 1
+    cells = browser.find_elements(By.CSS_SELECTOR, f"#view-sessions tbody tr td:nth-child({nth})")
     values = [float(c.text.lstrip("$").replace(",", "")) for c in cells]
     assert values == sorted(values, reverse=True) and values[0] > values[-1]
 

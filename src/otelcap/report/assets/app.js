@@ -450,17 +450,17 @@
     const cols = [
       { key: "started", label: "Started", fmt: (v) => when(v) },
       { key: "session_id", label: "Session", fmt: (v) => el("code", {}, v.slice(0, 8)) },
-      { key: "app_version", label: "Version" },
-      { key: "models", label: "Models" },
+      { key: "cost_usd", label: "Cost", num: true, fmt: usd },
       { key: "duration_s", label: "Duration", num: true, fmt: seconds },
       { key: "prompts", label: "Prompts", num: true, fmt: int },
-      { key: "cost_usd", label: "Cost", num: true, fmt: usd },
-      { key: "tool_calls", label: "Tool calls", num: true, fmt: int },
       { key: "tool_failures", label: "Failures", num: true, title: "tool failures + API errors",
         fmt: (v, r) => int((r.tool_failures || 0) + (r.api_errors || 0)), sort: (r) => (r.tool_failures || 0) + (r.api_errors || 0) },
-      { key: "rejections", label: "Rejected", num: true, fmt: int },
       { key: "commits", label: "Outcome", fmt: (v, r) => el("span", { class: "badge " + (outcomeOf(r) === "no commit" ? "warn" : "good") }, outcomeOf(r)),
         sort: outcomeOf },
+      { key: "app_version", label: "Version" },
+      { key: "models", label: "Models" },
+      { key: "tool_calls", label: "Tool calls", num: true, fmt: int },
+      { key: "rejections", label: "Rejected", num: true, fmt: int },
       { key: "lines_added", label: "Lines +/−", num: true, fmt: (v, r) => "+" + int(r.lines_added) + " / −" + int(r.lines_removed) },
     ];
     const match = (r) => {
