@@ -41,6 +41,9 @@ VARIANTS: dict[str, dict[str, str]] = {
     "cost": {"period": "month"},
     "errors-sample": {"per_kind": "2", "seed": "labelling-round-2"},
 }
+# bench/queries.py makes no spans (Claude Code sends them only with its traces beta), so the
+# recordings with traces on (tools, gzip) carry this query's check on both engines.
+NO_SYNTHETIC_ROWS = {"session-spans"}
 
 
 def copy_to_chdb(duck: DuckDBStore) -> ClickHouseStore:
@@ -214,7 +217,7 @@ def test_synthetic_year_same_answer_on_both_engines(
     for values in ({}, VARIANTS.get(name, window), window):
         a = querypack.run(duck, name, values)
         b = querypack.run(click, name, values)
-        assert a.num_rows > 0, (name, values)
+        assert a.num_rows > 0 or name in NO_SYNTHETIC_ROWS, (name, values)
         assert_same(a, b, f"{name} {values}")
 
 

@@ -892,6 +892,59 @@ def prune(
         _fail(exc)
 
 
+@app.command()
+def report(
+    html: Annotated[
+        Path, typer.Option("--html", help="The HTML file to write (replaced if it exists).")
+    ],
+    since: Annotated[
+        str, typer.Option(help="From this time until now: 30d, 12h, 2026-11-01 or ISO (UTC).")
+    ] = "30d",
+    open_it: Annotated[
+        bool, typer.Option("--open", help="Open the file in the default web browser.")
+    ] = False,
+    db: Annotated[Path | None, typer.Option(help=_DB_HELP)] = None,
+    backend: Annotated[str | None, typer.Option(help=_BACKEND_HELP)] = None,
+    clickhouse_url: _ChUrl = None,
+    clickhouse_user: _ChUser = None,
+    clickhouse_database: _ChDatabase = None,
+) -> None:
+    """Write the dashboard as one self-contained HTML file that opens offline.
+
+    Overview (cost today, 7 and 30 days, cache hits, cost per commit, productive vs wasted
+    sessions), cost and tokens over time, sessions with a page each, tools, error analysis,
+    changes by version. Every number is a query pack answer (the page names the
+    `otelcap query` that prints it); the data is the sanitized telemetry, so the file can be
+    shared. Works while `otelcap serve` runs (through it) and when it does not.
+
+    Example: otelcap report --html claude-week.html --since 7d --open
+    """
+    import webbrowser
+
+    from otelcap import config
+    from otelcap import report as report_mod
+    from otelcap.errors import OtelcapError
+
+    def progress(message: str) -> None:
+        if sys.stderr.isatty():  # one line, rewritten: nothing to clean up in a pipe or log
+            sys.stderr.write(f"\r\033[Kotelcap report: {message}")
+            sys.stderr.flush()
+
+    try:
+        cfg = config.load(
+            _store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database)
+        )
+        with report_mod.pack_runner(cfg) as run:
+            path = report_mod.build(run, html, since, progress=progress)
+    except OtelcapError as exc:
+        progress("")
+        _fail(exc)
+    progress("")
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); open it in a web browser")
+    if open_it:
+        webbrowser.open(path.resolve().as_uri())
+
+
 def main() -> None:
     app()
 
