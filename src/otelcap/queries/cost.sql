@@ -3,7 +3,8 @@
 -- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' only this session id ('' = every session)
--- param: period day|week|month day bucket: day, week (ISO, from Monday) or month, in UTC
+-- param: period day|week|month day bucket: day, week (ISO, from Monday) or month, in the time zone tz
+-- param: tz text UTC the IANA time zone of the buckets (the CLI passes the local one; --timezone, --utc)
 --
 -- cost_usd is the sum of api_request cost_usd, Claude Code's own price of each request.
 -- metric_cost_usd is the same money counted by the claude_code.cost.usage metric: a delta
@@ -14,7 +15,7 @@
 -- the rest.
 WITH requests AS (
     SELECT
-        CAST(date_trunc($period, Timestamp) AS DATE) AS period_start,
+        CAST(date_trunc($period, timezone($tz, timezone('UTC', Timestamp))) AS DATE) AS period_start,
         Model AS model_name,
         count(*) AS requests,
         coalesce(sum(InputTokens), 0) AS input_tokens,
@@ -56,7 +57,7 @@ points AS (
 metric AS (
     -- AggregationTemporality 1 is DELTA, 2 CUMULATIVE (OTLP's enum).
     SELECT
-        CAST(date_trunc($period, TimeUnix) AS DATE) AS period_start,
+        CAST(date_trunc($period, timezone($tz, timezone('UTC', TimeUnix))) AS DATE) AS period_start,
         Model AS model_name,
         sum(
             CASE

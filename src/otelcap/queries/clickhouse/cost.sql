@@ -3,7 +3,7 @@
 -- Do not edit: run `python -m otelcap.querybuild --render`.
 WITH requests AS (
   SELECT
-    CAST(dateTrunc({period: String}, Timestamp) AS Nullable(DATE)) AS period_start,
+    CAST(dateTrunc({period: String}, toTimeZone(Timestamp, {tz: String})) AS Nullable(DATE)) AS period_start,
     Model AS model_name,
     COUNT(*) AS requests,
     COALESCE(SUM(InputTokens), 0) AS input_tokens,
@@ -47,7 +47,7 @@ WITH requests AS (
 ), metric AS (
   /* AggregationTemporality 1 is DELTA, 2 CUMULATIVE (OTLP's enum). */
   SELECT
-    CAST(dateTrunc({period: String}, TimeUnix) AS Nullable(DATE)) AS period_start,
+    CAST(dateTrunc({period: String}, toTimeZone(TimeUnix, {tz: String})) AS Nullable(DATE)) AS period_start,
     Model AS model_name,
     SUM(
       CASE
