@@ -363,3 +363,31 @@ def test_cost_buckets_days_in_the_given_time_zone_on_both_engines(tmp_path: Path
     finally:
         click.close()
         duck.close()
+
+
+BY = querypack.load("cost").param("by").choices
+assert querypack.load("tokens").param("by").choices == BY
+
+
+@pytest.mark.parametrize("by", BY)
+def test_cost_by_any_group_is_the_same_money_on_both_engines(
+    by: str, recorded: tuple[DuckDBStore, Any]
+) -> None:
+    duck, click = recorded
+    rows = querypack.run(duck, "cost", {"by": by})
+    assert_same(rows, querypack.run(click, "cost", {"by": by}), f"cost by {by}")
+    every = querypack.run(duck, "cost").to_pylist()[-1]
+    total = rows.to_pylist()[-1]
+    assert total["model"] == "total"
+    assert math.isclose(total["cost_usd"], every["cost_usd"], rel_tol=1e-12)  # regrouped only
+    groups = {r["model"] for r in rows.to_pylist()[:-1]}
+    if by == "team":  # the tools and gzip runs set OTEL_RESOURCE_ATTRIBUTES=…team.id=platform
+        assert groups == {"platform", "(no team.id)"}
+    if by == "project":  # no recording turned on OTEL_METRICS_INCLUDE_REPOSITORY
+        assert groups == {"(no repository)"}
+    if by == "user":  # identity is hashed under the privacy defaults, and still groups
+        assert "(no user)" not in groups and all("@" not in g for g in groups)
+    tokens = querypack.run(duck, "tokens", {"by": by})
+    assert_same(tokens, querypack.run(click, "tokens", {"by": by}), f"tokens by {by}")
+    assert {r["model"] for r in tokens.to_pylist()[:-1]} == groups
+    assert tokens.to_pylist()[-1]["input_tokens"] == total["input_tokens"]

@@ -137,7 +137,7 @@ def _root() -> Any:
     return resources.files("otelcap").joinpath("queries")
 
 
-_INCLUDE = re.compile(r"^--\s*include:\s*([\w-]+)\s*$", re.MULTILINE)
+_INCLUDE = re.compile(r"^[ \t]*--\s*include:\s*([\w-]+)\s*$", re.MULTILINE)
 
 
 def _expand(text: str) -> str:

@@ -4,6 +4,7 @@
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' only this session id ('' = every session)
 -- param: period day|week|month day bucket: day, week (ISO, from Monday) or month, in the time zone tz
+-- param: by model|project|user|team|department|cost_center|host|version|terminal|session|day model what the rows are per, beside the period; the column keeps the name model
 -- param: tz text UTC the IANA time zone of the buckets (the CLI passes the local one; --timezone, --utc)
 --
 -- cost_usd is the sum of api_request cost_usd, Claude Code's own price of each request.
@@ -16,7 +17,8 @@
 WITH requests AS (
     SELECT
         CAST(date_trunc($period, timezone($tz, timezone('UTC', Timestamp))) AS DATE) AS period_start,
-        Model AS model_name,
+        -- include: log_group
+        AS model_name,
         count(*) AS requests,
         coalesce(sum(InputTokens), 0) AS input_tokens,
         coalesce(sum(OutputTokens), 0) AS output_tokens,
@@ -33,7 +35,8 @@ WITH requests AS (
 series_points AS (
     SELECT
         MetricName,
-        Model,
+        -- include: metric_group
+        AS model_name,
         TimeUnix,
         StartTimeUnix,
         Value,
@@ -58,7 +61,7 @@ metric AS (
     -- AggregationTemporality 1 is DELTA, 2 CUMULATIVE (OTLP's enum).
     SELECT
         CAST(date_trunc($period, timezone($tz, timezone('UTC', TimeUnix))) AS DATE) AS period_start,
-        Model AS model_name,
+        model_name,
         sum(
             CASE
                 WHEN AggregationTemporality = 1 THEN Value
