@@ -50,7 +50,7 @@ def test_every_query_file_has_a_header_and_the_common_parameters() -> None:
         for p in q.params:
             assert p.description, (q.name, p.name)
             p.parse(p.default)  # every default is a valid value
-        assert "$" not in re.sub(r"\$(since|until|session|period|per_kind|seed|at|tz)\b", "", q.sql)
+        assert "$" not in re.sub(r"\$(since|until|session|period|per_kind|seed|at|tz|by)\b", "", q.sql)
 
 
 def test_clickhouse_snapshots_are_up_to_date() -> None:
