@@ -203,6 +203,7 @@ def test_binding_checks_names_and_values() -> None:
         "until": dt.datetime(2200, 1, 1),
         "session": "",
         "period": "week",
+        "by": "model",
         "tz": "UTC",  # the header's default; the CLI binds the local zone
     }
     with pytest.raises(QueryError, match="period"):
