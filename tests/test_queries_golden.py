@@ -336,3 +336,61 @@ def test_blocks_start_with_the_first_request_after_the_last_block_on_both_engine
     finally:
         click.close()
         duck.close()
+
+
+def test_cost_buckets_days_in_the_given_time_zone_on_both_engines(tmp_path: Path) -> None:
+    duck = DuckDBStore(tmp_path / "tz.duckdb")
+    duck.create_schema()
+    _requests_at(
+        duck,
+        [
+            ("2026-11-30T20:00:00", 1.0),  # Kolkata (+05:30): 1 Dec 01:30; UTC: 30 Nov
+            ("2026-11-30T18:00:00", 2.0),  # Kolkata: 30 Nov 23:30
+            ("2026-12-01T07:30:00", 4.0),  # Los Angeles (-08:00): 30 Nov 23:30; UTC: 1 Dec
+        ],
+    )
+    click = copy_to_chdb(duck)
+    try:
+
+        def days(**values: str) -> list[tuple[str, float]]:
+            a = querypack.run(duck, "cost", values)
+            assert_same(a, querypack.run(click, "cost", values), f"cost {values}")
+            return [(r["period"].isoformat(), r["cost_usd"]) for r in a.to_pylist() if r["period"]]
+
+        assert days() == [("2026-11-30", 3.0), ("2026-12-01", 4.0)]  # the default: UTC
+        assert days(tz="Asia/Kolkata") == [("2026-11-30", 2.0), ("2026-12-01", 5.0)]
+        assert days(tz="America/Los_Angeles") == [("2026-11-30", 7.0)]
+        # 30 Nov 2026 is a Monday: in Kolkata every request falls in that ISO week
+        assert days(tz="Asia/Kolkata", period="week") == [("2026-11-30", 7.0)]
+        assert days(tz="America/Los_Angeles", period="month") == [("2026-11-01", 7.0)]
+    finally:
+        click.close()
+        duck.close()
+
+
+BY = querypack.load("cost").param("by").choices
+assert querypack.load("tokens").param("by").choices == BY
+
+
+@pytest.mark.parametrize("by", BY)
+def test_cost_by_any_group_is_the_same_money_on_both_engines(
+    by: str, recorded: tuple[DuckDBStore, Any]
+) -> None:
+    duck, click = recorded
+    rows = querypack.run(duck, "cost", {"by": by})
+    assert_same(rows, querypack.run(click, "cost", {"by": by}), f"cost by {by}")
+    every = querypack.run(duck, "cost").to_pylist()[-1]
+    total = rows.to_pylist()[-1]
+    assert total["model"] == "total"
+    assert math.isclose(total["cost_usd"], every["cost_usd"], rel_tol=1e-12)  # regrouped only
+    groups = {r["model"] for r in rows.to_pylist()[:-1]}
+    if by == "team":  # the tools and gzip runs set OTEL_RESOURCE_ATTRIBUTES=…team.id=platform
+        assert groups == {"platform", "(no team.id)"}
+    if by == "project":  # no recording turned on OTEL_METRICS_INCLUDE_REPOSITORY
+        assert groups == {"(no repository)"}
+    if by == "user":  # identity is hashed under the privacy defaults, and still groups
+        assert "(no user)" not in groups and all("@" not in g for g in groups)
+    tokens = querypack.run(duck, "tokens", {"by": by})
+    assert_same(tokens, querypack.run(click, "tokens", {"by": by}), f"tokens by {by}")
+    assert {r["model"] for r in tokens.to_pylist()[:-1]} == groups
+    assert tokens.to_pylist()[-1]["input_tokens"] == total["input_tokens"]

@@ -168,6 +168,39 @@ def test_time_parameters(raw: str, want: dt.datetime) -> None:
     assert parse_time(raw, NOW) == want
 
 
+@pytest.mark.parametrize(
+    ("raw", "tz", "want"),
+    [
+        ("2026-11-01", "Europe/Berlin", dt.datetime(2026, 10, 31, 23)),  # local midnight, CET
+        ("2026-07-01", "Europe/Berlin", dt.datetime(2026, 6, 30, 22)),  # summer time, CEST
+        ("2026-11-01T10:30:00", "Asia/Kolkata", dt.datetime(2026, 11, 1, 5, 0)),
+        ("2026-11-01T10:30:00Z", "Asia/Kolkata", dt.datetime(2026, 11, 1, 10, 30)),  # says UTC
+        ("7d", "America/New_York", dt.datetime(2026, 11, 21, 12, 0, 0)),  # a span: no zone
+        ("2026-11-01", "UTC", dt.datetime(2026, 11, 1)),
+    ],
+)
+def test_times_without_a_zone_are_read_in_the_chosen_one(
+    raw: str, tz: str, want: dt.datetime
+) -> None:
+    assert parse_time(raw, NOW, tz) == want
+
+
+def test_time_zone_names_are_checked_and_the_local_one_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from otelcap.config import resolve_timezone
+    from otelcap.errors import ConfigError
+
+    assert resolve_timezone("Asia/Kolkata") == "Asia/Kolkata"
+    with pytest.raises(ConfigError, match=r"unknown time zone 'Mars/Olympus'.*IANA"):
+        resolve_timezone("Mars/Olympus")
+    monkeypatch.setenv("TZ", "America/Chicago")
+    assert resolve_timezone("") == "America/Chicago"
+    cost = querypack.load("cost")
+    assert cost.bind({}, NOW, "America/Chicago")["tz"] == "America/Chicago"
+    assert cost.bind({"tz": "UTC"}, NOW, "America/Chicago")["tz"] == "UTC"  # given wins
+
+
 @pytest.mark.parametrize("raw", ["7 days", "d7", "-3d", "1.5h", "yesterday", ""])
 def test_a_time_no_command_takes_is_refused_naming_the_forms(raw: str) -> None:
     with pytest.raises(ValueError, match="expected 7d, 12h, 30m, 2w, now, 2026-11-01"):
@@ -182,6 +215,8 @@ def test_binding_checks_names_and_values() -> None:
         "until": dt.datetime(2200, 1, 1),
         "session": "",
         "period": "week",
+        "by": "model",
+        "tz": "UTC",  # the header's default; the CLI binds the local zone
     }
     with pytest.raises(QueryError, match="period"):
         cost.bind({"period": "fortnight"})
@@ -239,7 +274,11 @@ def test_table_csv_and_markdown() -> None:
     assert " 1,016 " in lines[2] + " " and "28" in lines[3]  # one precision per column
     assert lines[-1] == "(2 rows)"
     narrow = output.format_table(_table(), "table", width=40)
-    assert narrow.startswith("-[ row 1 ]") and "model       | total" in narrow
+    assert all(len(line) <= 40 for line in narrow.splitlines())
+    assert narrow.splitlines()[0].split() == ["day", "model", "cost_usd"]  # what, and money
+    assert "0.1357" in narrow and "not shown: started, requests" in narrow.replace("\n", " ")
+    wide = output.format_table(_table(), "table", width=40, wide=True)
+    assert wide.startswith("-[ row 1 ]") and "model       | total" in wide  # every column
     csv_text = output.format_table(_table(), "csv")
     assert csv_text.splitlines()[1] == (
         "2026-11-01,2026-11-01T09:30:00.123000Z,claude-sonnet-4-5,1234,0.1357278,0.25,1016.0"

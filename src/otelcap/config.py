@@ -110,6 +110,9 @@ class Config:
     # DuckDB keeps rows this long (by their event time), pruned at start and hourly while
     # `otelcap serve` runs: 90d, 12w, 36h; 0 keeps everything. ClickHouse has its TTL instead.
     retention: str = "90d"
+    # Day, week and month buckets and printed times use this IANA zone; "" is the local one
+    # (the TZ variable, else the system's), "UTC" is UTC (what --utc says).
+    timezone: str = ""
     # DuckDB's memory_limit (its buffer pool: cached blocks, rows not yet checkpointed, query
     # working memory, which spills to <db>.tmp beyond it). DuckDB's own default is 80% of RAM,
     # and a long-running collector kept growing towards it: after the query pack ran twice on
@@ -305,10 +308,33 @@ def parse_duration(text: str, what: str = "duration") -> dt.timedelta | None:
 _TIME_FORMS = "7d, 12h, 30m, 2w, now, 2026-11-01 or an ISO time"
 
 
-def parse_time(text: str, now: dt.datetime | None = None) -> dt.datetime:
+def resolve_timezone(name: str = "") -> str:
+    """The IANA name of a zone: `name` when it is one, the local zone for "" (TZ, else the
+    system's; UTC when neither names a zone). Raises ConfigError for an unknown name."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"unknown time zone {name!r}: give an IANA name such as Europe/Berlin or "
+                "America/New_York, or --utc"
+            ) from None
+        return name
+    try:
+        import tzlocal
+
+        local = tzlocal.get_localzone_name()
+    except Exception:  # no zone configured (a bare container): UTC is the honest answer
+        local = None
+    return local if local and local != "localtime" else "UTC"
+
+
+def parse_time(text: str, now: dt.datetime | None = None, tz: str | None = None) -> dt.datetime:
     """A point in time as `--since`/`--until` take it, for every command: `7d`, `12h`,
-    `30m`, `45s`, `2w` before now, `now`, `2026-11-01` or an ISO time (UTC unless it
-    says otherwise) → naive UTC. Raises ValueError naming the accepted forms."""
+    `30m`, `45s`, `2w` before now, `now`, `2026-11-01` or an ISO time (in `tz`, UTC when
+    None, unless it says otherwise) → naive UTC. Raises ValueError naming the accepted forms."""
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     raw = str(text).strip()
     if raw.lower() == "now":
@@ -320,6 +346,10 @@ def parse_time(text: str, now: dt.datetime | None = None) -> dt.datetime:
         t = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"expected {_TIME_FORMS}, got {text!r}") from None
+    if t.tzinfo is None and tz and tz != "UTC":
+        from zoneinfo import ZoneInfo
+
+        t = t.replace(tzinfo=ZoneInfo(tz))  # 2026-11-01 is that day's midnight in `tz`
     return t.astimezone(dt.timezone.utc).replace(tzinfo=None) if t.tzinfo else t
 
 

@@ -95,6 +95,22 @@ def render_clickhouse(query: Query) -> str:
             return exp.Anonymous(this="substringUTF8", expressions=[a for a in args if a])
         if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.TIMESTAMP_NS:
             return exp.DataType.build("DateTime64(9)", dialect="clickhouse")
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "timezone":
+            # DuckDB's timezone(tz, timezone('UTC', ts)) reads a naive UTC time and gives its
+            # wall-clock time in tz; ClickHouse's DateTime64 is an instant, so it only needs
+            # the zone it is shown (and truncated) in. Other uses have no exact twin.
+            inner = node.expressions[1] if len(node.expressions) == 2 else None
+            if (
+                isinstance(inner, exp.Anonymous)
+                and inner.name.lower() == "timezone"
+                and inner.expressions[0].name == "UTC"
+            ):
+                ts, zone = inner.expressions[1], node.expressions[0]
+                return exp.Anonymous(
+                    this="toTimeZone", expressions=[ts.transform(override), override(zone)]
+                )
+            fail(node, "write timezone($tz, timezone('UTC', ts)): a naive UTC time to tz")
+            return node
         if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
             return exp.Anonymous(this="cityHash64", expressions=node.expressions)
         if isinstance(node, exp.CTE) and node.args.get("materialized"):

@@ -63,7 +63,7 @@ class Param:
     def clickhouse_type(self) -> str:
         return "String" if self.choices else _CLICKHOUSE_TYPES[self.type]
 
-    def parse(self, raw: str, now: dt.datetime | None = None) -> Any:
+    def parse(self, raw: str, now: dt.datetime | None = None, tz: str | None = None) -> Any:
         """The bound value for a command-line string; raises QueryError when it is not one."""
         try:
             if self.choices:
@@ -71,7 +71,7 @@ class Param:
                     raise ValueError(f"expected one of {', '.join(self.choices)}")
                 return raw
             if self.type == "timestamp":
-                return parse_time(raw, now)
+                return parse_time(raw, now, tz)
             if self.type == "int":
                 return int(raw)
             if self.type == "float":
@@ -110,13 +110,20 @@ class Query:
         raise QueryError(f"no SQL dialect {dialect!r}")
 
     def bind(
-        self, values: dict[str, str | None] | None = None, now: dt.datetime | None = None
+        self,
+        values: dict[str, str | None] | None = None,
+        now: dt.datetime | None = None,
+        tz: str | None = None,
     ) -> dict[str, Any]:
-        """Every parameter's value: the given strings parsed, defaults for the rest."""
+        """Every parameter's value: the given strings parsed, defaults for the rest. `tz`
+        (an IANA name) is the zone that dates without one are read in, and the value of a
+        query's `tz` parameter unless one is given."""
         given = {k: v for k, v in (values or {}).items() if v is not None}
         for k in given:
             self.param(k)  # unknown names are an error, not ignored
-        return {p.name: p.parse(given.get(p.name, p.default), now) for p in self.params}
+        if tz and "tz" not in given and any(p.name == "tz" for p in self.params):
+            given["tz"] = tz
+        return {p.name: p.parse(given.get(p.name, p.default), now, tz) for p in self.params}
 
 
 _HEADER = re.compile(r"^--\s*(name|description|param):\s*(.*)$")
@@ -126,7 +133,7 @@ def _root() -> Any:
     return resources.files("otelcap").joinpath("queries")
 
 
-_INCLUDE = re.compile(r"^--\s*include:\s*([\w-]+)\s*$", re.MULTILINE)
+_INCLUDE = re.compile(r"^[ \t]*--\s*include:\s*([\w-]+)\s*$", re.MULTILINE)
 
 
 def _expand(text: str) -> str:
