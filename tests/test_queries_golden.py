@@ -394,3 +394,43 @@ def test_cost_by_any_group_is_the_same_money_on_both_engines(
     assert_same(tokens, querypack.run(click, "tokens", {"by": by}), f"tokens by {by}")
     assert {r["model"] for r in tokens.to_pylist()[:-1]} == groups
     assert tokens.to_pylist()[-1]["input_tokens"] == total["input_tokens"]
+
+
+def test_a_repository_names_the_sessions_project_and_groups_cost_on_both_engines(
+    tmp_path: Path,
+) -> None:
+    from otelcap.model import to_batches
+    from otelcap.sanitize import Sanitizer
+
+    duck = DuckDBStore(tmp_path / "project.duckdb")
+    duck.create_schema()
+    t0 = int(dt.datetime(2026, 11, 30, 9, tzinfo=dt.timezone.utc).timestamp() * 1e9)
+    for n, (session, repo, cost) in enumerate(
+        [("s-with-repo", "acme/api", 1.5), ("s-without", None, 0.25)]
+    ):
+        proc = bench.Process(session, "2.1.150", "vscode", 1, 0)
+        extra = {"vcs.repository.name": repo} if repo else {}
+        t = t0 + n * 60_000_000_000
+        proc.event(t, "user_prompt", f"p{n}", prompt_length=12, **extra)
+        proc.event(t + 1, "api_request", f"p{n}", model="claude-opus-4-5", cost_usd=cost,
+                   input_tokens=10, output_tokens=1, **extra)  # fmt: skip
+        conv = to_batches("logs", [proc.logs.SerializeToString()])
+        duck.append({k: [b] for k, b in Sanitizer().sanitize(conv.batches).items()})
+    click = copy_to_chdb(duck)
+    try:
+        for store in (duck, click):
+            sessions = querypack.run(store, "sessions").to_pylist()
+            assert {r["session_id"]: r["project"] for r in sessions} == {
+                "s-with-repo": "acme/api",
+                "s-without": "(no repository)",
+            }
+            assert {r["app_version"] for r in sessions} == {"2.1.150"}
+            cost = querypack.run(store, "cost", {"by": "project"}).to_pylist()
+            assert {r["model"]: r["cost_usd"] for r in cost} == {
+                "acme/api": 1.5,
+                "(no repository)": 0.25,
+                "total": 1.75,
+            }
+    finally:
+        click.close()
+        duck.close()

@@ -15,6 +15,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -322,6 +323,44 @@ def test_explain_prints_how_to_read_a_query_without_running_it(tmp_path: Path) -
     # An unknown query name is a usage error: exit 2, as in every command.
     assert unknown.exit_code == 2 and "the pack has: " in unknown.output
     assert "api-latency, " in unknown.output.split("the pack has: ")[1]
+
+
+def test_query_time_zone_grouping_and_shape_flags(recorded_file: Path, tmp_path: Path) -> None:
+    """The recordings ran 2026-11-27 around 22:10 UTC: 28 Nov in Tokyo, 27 Nov in New York."""
+    runner = CliRunner()
+    env = {**_env(tmp_path), "TZ": "Asia/Tokyo"}
+    db = ["--db", str(recorded_file)]
+
+    def cost(*flags: str) -> list[dict[str, Any]]:
+        out = runner.invoke(app, ["query", "cost", *db, "--format", "json", *flags], env=env)
+        assert out.exit_code == 0, out.output
+        return list(json.loads(out.output))
+
+    assert cost()[0]["period"] == "2026-11-28"  # the local zone, from TZ
+    assert cost("--utc")[0]["period"] == "2026-11-27"
+    assert cost("--timezone", "America/New_York")[0]["period"] == "2026-11-27"
+    sessions = runner.invoke(app, ["query", "sessions", *db, "--format", "json"], env=env)
+    started = json.loads(sessions.output)[0]["started"]
+    assert started.startswith("2026-11-28T07:") and started.endswith("+09:00"), started
+    by = cost("--by", "terminal", "--utc")
+    assert "terminal" in by[0] and "model" not in by[0]  # the column is named after the group
+    assert by[-1]["terminal"] == "total"
+    shaped = cost("--utc", "--columns", "model,cost_usd", "--order", "-model", "--limit", "1")
+    assert len(shaped) == 1 and list(shaped[0]) == ["model", "cost_usd"]
+    assert shaped[0]["model"] == "total"  # "total" sorts after "claude-…"
+    for flags, message in [
+        (["--timezone", "Mars/Olympus"], "unknown time zone"),
+        (["--utc", "--timezone", "Europe/Paris"], "contradict"),
+        (["--columns", "nope"], "no column 'nope'"),
+        (["--by", "planet"], "by"),
+    ]:
+        bad = runner.invoke(app, ["query", "cost", *db, *flags], env=env)
+        assert bad.exit_code != 0 and message in bad.output, (flags, bad.output)
+    no_by = runner.invoke(app, ["query", "tool-usage", *db, "--by", "team"], env=env)
+    assert no_by.exit_code == 2 and "cost, " in no_by.output
+    listed = runner.invoke(app, ["query", "--list", "--format", "json"], env=env)
+    names = {q["name"]: q for q in json.loads(listed.output)}
+    assert {p["name"] for p in names["cost"]["params"]} >= {"since", "period", "by", "tz"}
 
 
 def test_query_command_on_a_file(recorded_file: Path, tmp_path: Path) -> None:

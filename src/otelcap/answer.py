@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
 
+    from otelcap.output import Shape
     from otelcap.storage.base import Reader
 
 
@@ -51,8 +52,13 @@ def run_named(
     params: Sequence[str] = (),
     fmt: str = "table",
     bundle: Path | None = None,
+    by: str | None = None,
+    tz: str | None = None,
+    shape: Shape | None = None,
 ) -> str:
-    """`otelcap query NAME …`."""
+    """`otelcap query NAME …`. `tz` (an IANA name; None: UTC) is the zone of the buckets,
+    of dates without one in --since/--until, and of printed times; `by` regroups cost and
+    tokens (the column is named after it); `shape` chooses rows and columns."""
     from otelcap.output import FORMATS
 
     check_format(fmt, FORMATS)
@@ -63,19 +69,37 @@ def run_named(
         if not sep:
             raise ConfigError(f"--param takes key=value, got {item!r}")
         values[key.strip()] = value
-    start, end = time_window(since, until)
+    start, end = time_window(since, until, tz=tz)
     for key, given in (("since", start), ("until", end)):
         if given is not None:
             values[key] = given.isoformat()
     if session is not None:
         values["session"] = session
-    bound = query.bind(values)  # QueryError for a --param the query lacks or cannot take
+    if by is not None:
+        if not any(p.name == "by" for p in query.params):
+            with_by = [
+                q.name for q in querypack.load_all() if any(p.name == "by" for p in q.params)
+            ]
+            raise ConfigError(f"--by: {name} has no groups; {', '.join(with_by)} take --by")
+        values["by"] = by
+    bound = query.bind(values, tz=tz)  # QueryError for a --param the query lacks or cannot take
     with _open(config, bundle) as store:
         table = store.query(query.sql_for(store.dialect), bound)
-    return _format(table, fmt)
+    group = bound.get("by")
+    if group and group != "model" and "model" in table.column_names:
+        # the pack's column is `model` whatever the group; the user asked for `--by project`
+        table = table.rename_columns([group if c == "model" else c for c in table.column_names])
+    return _format(table, fmt, tz, shape)
 
 
-def run_sql(config: Config, sql: str, fmt: str = "table", bundle: Path | None = None) -> str:
+def run_sql(
+    config: Config,
+    sql: str,
+    fmt: str = "table",
+    bundle: Path | None = None,
+    tz: str | None = None,
+    shape: Shape | None = None,
+) -> str:
     """`otelcap sql "SELECT …"`: one read-only statement in the store's own dialect (DuckDB's
     on an exported bundle)."""
     from otelcap.output import FORMATS
@@ -87,7 +111,7 @@ def run_sql(config: Config, sql: str, fmt: str = "table", bundle: Path | None = 
             # The file is opened read-only too; this also refuses COPY … TO and ATTACH.
             check_read_only(sql)
         table = store.query(sql, None)
-    return _format(table, fmt)
+    return _format(table, fmt, tz, shape)
 
 
 def _open(config: Config, bundle: Path | None) -> contextlib.AbstractContextManager[Reader]:
@@ -96,7 +120,9 @@ def _open(config: Config, bundle: Path | None) -> contextlib.AbstractContextMana
     return access.open_bundle(bundle) if bundle is not None else access.open(config)
 
 
-def _format(table: pa.Table, fmt: str) -> str:
-    from otelcap.output import format_table  # the one place the CLI's tables are formatted
+def _format(table: pa.Table, fmt: str, tz: str | None, how: Shape | None) -> str:
+    from otelcap.output import format_table, shape  # the one place the CLI's tables are made
 
-    return format_table(table, fmt)
+    if how is not None:
+        table = shape(table, how)
+    return format_table(table, fmt, tz=tz, wide=how.wide if how else False)

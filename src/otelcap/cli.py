@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from otelcap import __version__
 from otelcap.errors import ConfigError, OtelcapError
+
+if TYPE_CHECKING:
+    from otelcap.config import Config
+    from otelcap.output import Shape
 
 app = typer.Typer(
     name="otelcap",
@@ -221,6 +225,53 @@ _BACKEND_HELP = "Where the data is: duckdb (embedded file) or clickhouse (see --
 _FROM_HELP = "Run on a bundle written by `otelcap export` (DuckDB SQL), not on the store."
 
 
+# How results are shown, shared by query and sql.
+_Timezone = Annotated[
+    str | None,
+    typer.Option(
+        "--timezone",
+        help="IANA time zone for day/week/month buckets, dates in --since/--until and printed "
+        "times (default: the local one, or OTELCAP_TIMEZONE), e.g. Europe/Berlin.",
+    ),
+]
+_Utc = Annotated[bool, typer.Option("--utc", help="Use UTC instead of the local time zone.")]
+_Limit = Annotated[int | None, typer.Option("--limit", help="Show at most this many rows.")]
+_Order = Annotated[
+    str | None,
+    typer.Option("--order", help="Sort by this column; -COLUMN sorts descending."),
+]
+_Columns = Annotated[
+    str | None, typer.Option("--columns", help="Show only these columns, e.g. model,cost_usd.")
+]
+_Wide = Annotated[
+    bool,
+    typer.Option(
+        "--wide", help="Show every column even when the table is wider than the terminal."
+    ),
+]
+
+
+def _view(
+    cfg: Config,
+    timezone: str | None,
+    utc: bool,
+    limit: int | None,
+    order: str | None,
+    columns: str | None,
+    wide: bool,
+) -> tuple[str, Shape]:
+    """(IANA zone, output.Shape) from the display flags: --utc, else --timezone, else the
+    config's (local when unset)."""
+    from otelcap.config import resolve_timezone
+    from otelcap.output import Shape
+
+    if utc and timezone:
+        raise ConfigError("--utc and --timezone contradict each other: give one")
+    zone = resolve_timezone("UTC" if utc else timezone or cfg.timezone)
+    cols = tuple(c for c in (columns or "").split(",") if c.strip())
+    return zone, Shape(limit=limit, order=order, columns=cols, wide=wide)
+
+
 @app.command()
 def query(
     name: Annotated[str | None, typer.Argument(help="The query to run; see --list.")] = None,
@@ -247,6 +298,20 @@ def query(
     clickhouse_user: _ChUser = None,
     clickhouse_database: _ChDatabase = None,
     from_dir: Annotated[Path | None, typer.Option("--from", help=_FROM_HELP)] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="cost and tokens per model (default), project, user, team, department, "
+            "cost_center, host, version, terminal, session or day.",
+        ),
+    ] = None,
+    timezone: _Timezone = None,
+    utc: _Utc = False,
+    limit: _Limit = None,
+    order: _Order = None,
+    columns: _Columns = None,
+    wide: _Wide = False,
 ) -> None:
     """Run a query from the pack: sessions, cost, tokens, tool-usage, error-analysis, ...
 
@@ -260,13 +325,20 @@ def query(
     Example (a colleague's bundle): otelcap query error-analysis --from ./bundle
 
     Example (how to read it): otelcap query error-analysis --explain
+
+    Example (per team, UTC days): otelcap query cost --by team --utc --order -cost_usd
+
+    Times are local (with their offset) unless --utc or --timezone says otherwise; on a
+    terminal the table fits its width and names the columns it left out (--wide shows all).
     """
     from otelcap import answer, config, querypack
     from otelcap.errors import OtelcapError
 
     try:
         if list_queries or name is None:
-            typer.echo(querypack.describe_all())
+            if fmt not in ("table", "json"):
+                raise ConfigError(f"--list takes --format table or json, got {fmt!r}")
+            typer.echo(querypack.describe_all("json" if fmt == "json" else "text"))
             return
         if explain:
             typer.echo(querypack.explain(answer.check_query(name).name))
@@ -276,7 +348,13 @@ def query(
                 **_store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database),
             }
         )
-        typer.echo(answer.run_named(cfg, name, since, until, session, param or [], fmt, from_dir))
+        zone, shape = _view(cfg, timezone, utc, limit, order, columns, wide)
+        typer.echo(
+            answer.run_named(
+                cfg, name, since, until, session, param or [], fmt, from_dir,
+                by=by, tz=zone, shape=shape,
+            )
+        )  # fmt: skip
     except OtelcapError as exc:
         _fail(exc)
 
@@ -291,6 +369,12 @@ def sql(
     clickhouse_user: _ChUser = None,
     clickhouse_database: _ChDatabase = None,
     from_dir: Annotated[Path | None, typer.Option("--from", help=_FROM_HELP)] = None,
+    timezone: _Timezone = None,
+    utc: _Utc = False,
+    limit: _Limit = None,
+    order: _Order = None,
+    columns: _Columns = None,
+    wide: _Wide = False,
 ) -> None:
     """Run one read-only SQL statement (in the backend's dialect) on the stored telemetry.
 
@@ -305,7 +389,8 @@ def sql(
                 **_store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database),
             }
         )
-        typer.echo(answer.run_sql(cfg, statement, fmt, from_dir))
+        zone, shape = _view(cfg, timezone, utc, limit, order, columns, wide)
+        typer.echo(answer.run_sql(cfg, statement, fmt, from_dir, tz=zone, shape=shape))
     except OtelcapError as exc:
         _fail(exc)
 
@@ -642,7 +727,6 @@ def status(
     raise typer.Exit(0 if result.ok else 1)
 
 
-
 # --- budget -----------------------------------------------------------------------------------
 
 budget_app = typer.Typer(
@@ -714,7 +798,6 @@ def budget_main(
         _budget_status(fmt, backend, db, clickhouse_url, clickhouse_user, clickhouse_database)
 
 
-
 @budget_app.command("status")
 def budget_status(
     fmt: Annotated[str, typer.Option("--format", help=_OPS_FORMAT_HELP)] = "text",
@@ -782,6 +865,7 @@ def budget_clear(
     except ConfigError as exc:
         _fail(exc)
     typer.echo(budget.render_limits(path, limits))
+
 
 # --- share and keep: export, import, prune ----------------------------------------------------
 

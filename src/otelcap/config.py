@@ -322,8 +322,15 @@ def resolve_timezone(name: str = "") -> str:
                 "America/New_York, or --utc"
             ) from None
         return name
+    tz_env = os.environ.get("TZ", "").lstrip(":")
+    if tz_env and ("/" in tz_env or tz_env == "UTC"):  # an IANA name (not a POSIX rule)
+        try:
+            ZoneInfo(tz_env)
+            return tz_env
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
     try:
-        import tzlocal
+        import tzlocal  # caches its answer: TZ is read above, each time
 
         local = tzlocal.get_localzone_name()
     except Exception:  # no zone configured (a bare container): UTC is the honest answer
@@ -364,17 +371,18 @@ def time_window(
     since: str | dt.datetime | None,
     until: str | dt.datetime | None,
     now: dt.datetime | None = None,
+    tz: str | None = None,
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """`--since` and `--until` as every command takes them (parse_time's forms, or a
-    datetime) → naive UTC; ConfigError (a usage error) naming the flag, and when --since is
-    not before --until: such a window holds nothing, which is a mistake, not an answer."""
+    """`--since` and `--until` as every command takes them (parse_time's forms, read in `tz`,
+    or a datetime) → naive UTC; ConfigError (a usage error) naming the flag, and when --since
+    is not before --until: such a window holds nothing, which is a mistake, not an answer."""
     out: list[dt.datetime | None] = []
     for flag, raw in (("--since", since), ("--until", until)):
         if raw is None or isinstance(raw, dt.datetime):
             out.append(raw)
             continue
         try:
-            out.append(parse_time(raw, now))
+            out.append(parse_time(raw, now, tz))
         except ValueError as exc:
             raise ConfigError(f"{flag}: {exc}") from None
     start, end = out

@@ -114,9 +114,7 @@ def export_bundle(
             while pending:
                 finish_one()
         backend = store.dialect  # the server's, when a server answered
-    manifest = _manifest(
-        config, backend, names, files, since, until, time.perf_counter() - started
-    )
+    manifest = _manifest(config, backend, names, files, since, until, time.perf_counter() - started)
     _write_json(directory / MANIFEST, manifest)
     return manifest
 

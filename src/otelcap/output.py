@@ -71,7 +71,11 @@ def shape(table: pa.Table, how: Shape) -> pa.Table:
         descending = how.order.startswith("-")
         name = known(how.order.lstrip("-"), "--order")
         order = "descending" if descending else "ascending"
-        table = table.sort_by([(name, order)], null_placement="at_end")
+        # NULLs last either way; pyarrow 25 takes the placement per key, older ones per sort
+        if int(pa.__version__.split(".")[0]) >= 25:
+            table = table.sort_by([(name, order, "at_end")])
+        else:
+            table = table.sort_by([(name, order)], null_placement="at_end")
     if how.limit is not None:
         if how.limit < 0:
             raise QueryError(f"--limit must be 0 or more, got {how.limit}")

@@ -194,13 +194,37 @@ def load(name: str) -> Query:
     return parse(path.read_text())
 
 
-_COMMON = ("since", "until", "session")
+_COMMON = ("since", "until", "session", "tz")  # flags of their own, not --param
 
 
-def describe_all() -> str:
-    """What `otelcap query --list` prints."""
+def describe_all(fmt: str = "text") -> str:
+    """What `otelcap query --list` prints: text for people, or json (every parameter)."""
+    if fmt == "json":
+        import json
+
+        return json.dumps(
+            [
+                {
+                    "name": q.name,
+                    "description": q.description,
+                    "params": [
+                        {
+                            "name": p.name,
+                            "type": p.type,
+                            "default": p.default,
+                            "description": p.description,
+                        }
+                        for p in q.params
+                    ],
+                }
+                for q in load_all()
+            ],
+            indent=2,
+        )
     out = [
-        "Every query takes --since, --until (7d, 12h, 2026-11-01, ISO time; UTC) and --session.",
+        "Every query takes --since, --until (7d, 12h, 2026-11-01, ISO time; in the local time "
+        "zone unless it says otherwise, or --timezone) and --session; cost and tokens take "
+        "--by.",
         "",
     ]
     for q in load_all():

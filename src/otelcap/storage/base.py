@@ -77,8 +77,9 @@ class DedupTokens(Protocol):
 
     deduplicates: bool
 
-    def append(self, batches: dict[str, list[pa.RecordBatch]], token: str | None = None) -> None:
-        ...
+    def append(
+        self, batches: dict[str, list[pa.RecordBatch]], token: str | None = None
+    ) -> None: ...
 
 
 @runtime_checkable
