@@ -110,8 +110,7 @@ def _status(tmp_path: Path, *args: str, **env: str) -> tuple[int, dict[str, Any]
 
 def _records(tmp_path: Path) -> dict[int, Path]:
     return {
-        int(p.name.split("-")[0]): p
-        for p in registry.directory(tmp_path / "data").glob("*.json")
+        int(p.name.split("-")[0]): p for p in registry.directory(tmp_path / "data").glob("*.json")
     }
 
 

@@ -212,9 +212,7 @@ def test_the_commands_own_sql_runs_on_every_backend(store: Any) -> None:
     for i, table in enumerate(schema.TABLES):
         store.append({table: [stores.full_batch(table, i + 1)]})
     got = store.query(opsql.sql("table-rows", store.dialect)).to_pylist()
-    assert {r["tbl"]: int(r["n"]) for r in got} == {
-        t: i + 1 for i, t in enumerate(schema.TABLES)
-    }
+    assert {r["tbl"]: int(r["n"]) for r in got} == {t: i + 1 for i, t in enumerate(schema.TABLES)}
     # full_batch's rows are a second apart, starting a day ago: one or two UTC days.
     days = store.query(
         opsql.sql("export-days", store.dialect, "otel_logs"),
