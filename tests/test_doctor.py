@@ -359,3 +359,34 @@ def test_text_never_splits_a_command_a_path_or_a_process() -> None:
         assert any(whole in line for line in lines), (whole, lines)
     for line in lines:  # only a line holding one unbreakable span may be longer
         assert len(line) <= 100 or holder in line, line
+
+
+def test_claude_code_set_up_without_a_collector_is_a_warning(tmp_path: Path) -> None:
+    claude_dir = tmp_path / "claude"
+    claude_dir.mkdir()
+    settings = claude_dir / "settings.json"
+    settings.write_text(
+        json.dumps(
+            {
+                "env": {
+                    "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317",
+                }
+            }
+        )
+    )
+    env = {
+        "OTELCAP_DATA_DIR": str(tmp_path / "data"),
+        "OTELCAP_CONFIG": str(tmp_path / "none.toml"),
+        "OTELCAP_GRPC_PORT": str(_free_port()),
+        "OTELCAP_HTTP_PORT": str(_free_port()),
+        "CLAUDE_CONFIG_DIR": str(claude_dir),
+    }
+    out = CliRunner().invoke(app, ["doctor", "--format", "json"], env=env)
+    checks = {c["name"]: c for c in json.loads(out.output)["checks"]}
+    assert checks["claude"]["status"] == "warn"
+    assert "http://127.0.0.1:4317" in checks["claude"]["message"]
+    assert "otelcap service install" in checks["claude"]["fix"]
+    settings.write_text('{"env": {"CLAUDE_CODE_ENABLE_TELEMETRY": "0"}}')
+    out = CliRunner().invoke(app, ["doctor", "--format", "json"], env=env)
+    assert "claude" not in {c["name"] for c in json.loads(out.output)["checks"]}

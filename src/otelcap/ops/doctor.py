@@ -90,6 +90,8 @@ def diagnose(overrides: dict[str, Any], now: dt.datetime | None = None) -> Repor
     live = lookup.server
     checks += check_ports(cfg, live)
     checks.append(check_server(lookup))
+    if lookup.server is None:
+        checks += check_claude_without_collector(config_mod.claude_settings_file())
     if not backend_missing:
         with contextlib.ExitStack() as stack:
             store_checks, store = _check_store(cfg, lookup, stack)
@@ -287,6 +289,29 @@ def check_server(lookup: Lookup) -> Check:
             **data,
         )
     return _check("server", "server", OK, f"otelcap is running{pid}: {where}", **data)
+
+
+def check_claude_without_collector(settings: Path) -> list[Check]:
+    """Claude Code set to send telemetry while no collector answers: it drops what it sends
+    once its retries run out, so say so (a warning: Claude Code may not be running now)."""
+    try:
+        env = json.loads(settings.read_text(encoding="utf-8")).get("env", {})
+    except (OSError, ValueError, AttributeError):
+        return []
+    if not isinstance(env, dict) or str(env.get("CLAUDE_CODE_ENABLE_TELEMETRY")) != "1":
+        return []
+    endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "its default endpoint")
+    return [
+        _check(
+            "server",
+            "claude",
+            WARN,
+            f"Claude Code is set to send telemetry to {endpoint} ({settings}), but no otelcap "
+            "answers: what it sends is dropped once its retries run out",
+            "`otelcap service install` keeps a collector running in the background; or run "
+            "`otelcap serve`",
+        )
+    ]
 
 
 def check_ports(cfg: Config, live: Server | None) -> list[Check]:
