@@ -1,0 +1,173 @@
+"""Request isolation and the limits that protect it (issue 11: defects 1, 2, 5 and 6).
+
+A request's answer depends on that request alone: a poison request (nested too deep, or one
+whose rows the store or the sanitizer cannot take) fails alone while valid requests from
+other clients, converted and committed with it, are stored exactly once. Deep nesting is a
+400 on every transport, gRPC has HTTP's decompression caps, and the bytes in flight are
+bounded with retryable answers. Everything runs over real sockets against the real Service
+and a real DuckDB file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+from typing import Any
+
+import grpc
+from google.rpc import status_pb2
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+
+import recordings
+from otelcap.model.anyvalue import MAX_DEPTH
+from otelcap.service import Service
+
+PB = {"Content-Type": "application/x-protobuf"}
+JS = {"Content-Type": "application/json"}
+METRIC_TABLES = ("sum", "gauge", "histogram", "exponential_histogram", "summary")
+STORE_MARKER = "otelcap.test.unstorable"  # a resource attribute the test store refuses
+SANITIZE_MARKER = "otelcap.test.sanitizer_trips"  # a log attribute the test sanitizer fails on
+
+
+# --- clients ---------------------------------------------------------------------------------
+
+
+def _post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, dict]:
+    """(status, error message or '', lower-cased headers) of one HTTP POST."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        hdrs = {k.lower(): v for k, v in resp.getheaders()}
+    finally:
+        conn.close()
+    message = ""
+    if resp.status != 200:
+        if hdrs.get("content-type") == "application/x-protobuf":
+            message = status_pb2.Status.FromString(data).message
+        else:
+            message = json.loads(data)["message"]
+    return resp.status, message, hdrs
+
+
+def _export(
+    channel: grpc.Channel, signal: str, body: bytes, compression: Any = None
+) -> tuple[grpc.StatusCode, str]:
+    try:
+        channel.unary_unary(recordings.GRPC_METHOD[signal])(
+            body, timeout=60, compression=compression
+        )
+    except grpc.RpcError as exc:
+        return exc.code(), exc.details() or ""
+    return grpc.StatusCode.OK, ""
+
+
+def _send(svc: Service, channel: grpc.Channel, req: recordings.Request) -> str:
+    """Send a recorded request the way it was recorded: 'ok', or the error code."""
+    if req.protocol == "grpc":
+        compression = grpc.Compression.Gzip if req.grpc_compressed else None
+        code, _ = _export(channel, req.signal, req.body, compression)
+        return "ok" if code is grpc.StatusCode.OK else code.name
+    headers = {"Content-Type": req.headers.get("Content-Type", PB["Content-Type"])}
+    body = req.body
+    if req.headers.get("Content-Encoding") == "gzip":
+        headers["Content-Encoding"] = "gzip"
+        body = req.wire if req.wire is not req.body else gzip.compress(req.body)
+    status, _, _ = _post(svc.endpoints.http_port, f"/v1/{req.signal}", body, headers)
+    return "ok" if status == 200 else str(status)
+
+
+# --- requests --------------------------------------------------------------------------------
+
+
+def _len(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _len(number << 3 | 2) + _len(len(payload)) + payload
+
+
+def _deep_value(levels: int, kind: str = "kvlist") -> bytes:
+    """A serialized AnyValue `levels` deep: a string inside levels - 1 kvlists (or arrays).
+    Built as bytes: protobuf's Python API cannot build what it cannot parse."""
+    value = _field(1, b"leaf")  # AnyValue.string_value
+    for _ in range(levels - 1):
+        if kind == "kvlist":  # AnyValue.kvlist_value → KeyValueList.values → KeyValue
+            value = _field(6, _field(1, _field(1, b"k") + _field(2, value)))
+        else:  # AnyValue.array_value → ArrayValue.values
+            value = _field(5, _field(1, value))
+    return value
+
+
+def _deep_logs(levels: int, kind: str = "kvlist") -> bytes:
+    """An ExportLogsServiceRequest of one record whose body nests `levels` deep."""
+    record = _field(5, _deep_value(levels, kind)) + b"\x09" + (1).to_bytes(8, "little")
+    return _field(1, _field(2, _field(2, record)))  # resource_logs.scope_logs.log_records
+
+
+def _deep_json(levels: int, kind: str = "kvlist") -> bytes:
+    value: dict[str, Any] = {"stringValue": "leaf"}
+    for _ in range(levels - 1):
+        if kind == "kvlist":
+            value = {"kvlistValue": {"values": [{"key": "k", "value": value}]}}
+        else:
+            value = {"arrayValue": {"values": [value]}}
+    record = {"timeUnixNano": "1", "body": value}
+    return json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": [record]}]}]}).encode()
+
+
+def _marked_logs(resource_key: str = "", record_key: str = "", body: str = "x") -> bytes:
+    req = logs_service_pb2.ExportLogsServiceRequest()
+    rl = req.resource_logs.add()
+    if resource_key:
+        rl.resource.attributes.add(key=resource_key).value.string_value = "1"
+    rec = rl.scope_logs.add().log_records.add(time_unix_nano=1)
+    rec.body.string_value = body
+    if record_key:
+        rec.attributes.add(key=record_key).value.string_value = "1"
+    return req.SerializeToString()
+
+
+# --- 2. deep nesting is a 400 on every transport ----------------------------------------------
+
+
+def test_deep_nesting_gets_400_naming_the_limit_on_every_transport(server: Service) -> None:
+    port = server.endpoints.http_port
+    stored = 0
+    with grpc.insecure_channel(f"127.0.0.1:{server.endpoints.grpc_port}") as ch:
+        for kind in ("kvlist", "array"):
+            # The limit itself is accepted, over each transport ...
+            for send in (
+                lambda k=kind: _post(port, "/v1/logs", _deep_logs(MAX_DEPTH, k), PB)[0],
+                lambda k=kind: _post(port, "/v1/logs", _deep_json(MAX_DEPTH, k), JS)[0],
+                lambda k=kind: _export(ch, "logs", _deep_logs(MAX_DEPTH, k))[0],
+            ):
+                assert send() in (200, grpc.StatusCode.OK), kind
+                stored += 1
+            # ... one level more, and the issue's 200, are refused with the limit named.
+            for levels in (MAX_DEPTH + 1, 200):
+                for status, message in (
+                    _post(port, "/v1/logs", _deep_logs(levels, kind), PB)[:2],
+                    _post(port, "/v1/logs", _deep_json(levels, kind), JS)[:2],
+                    _export(ch, "logs", _deep_logs(levels, kind)),
+                ):
+                    assert status in (400, grpc.StatusCode.INVALID_ARGUMENT), (levels, message)
+                    assert f"the nesting limit is {MAX_DEPTH}" in message
+        # JSON nested past what Python's parser can recurse into (the issue's 1,200).
+        status, message, _ = _post(port, "/v1/logs", b"[" * 1200 + b"]" * 1200, JS)
+        assert status == 400 and f"at most {MAX_DEPTH} levels" in message
+        deep_unknown = b'{"resourceLogs": [], "x": ' + b"[" * 1200 + b"]" * 1200 + b"}"
+        status, message, _ = _post(port, "/v1/logs", deep_unknown, JS)
+        assert status == 400 and f"at most {MAX_DEPTH} levels" in message
+    bodies = [r["Body"] for r in server.store.query("SELECT Body FROM otel_logs").to_pylist()]
+    assert len(bodies) == stored
+    kvlist = bodies[0]
+    assert kvlist.count('{"k":') == MAX_DEPTH - 1 and '"leaf"' in kvlist
