@@ -8,6 +8,11 @@ first thread to arrive while no conversion runs becomes the leader: it takes eve
 waiting (up to `max_group_bytes`), converts and sanitizes them in one pass, submits one
 pipeline item, and hands each waiting thread its own result. Sanitization still happens
 before anything is queued.
+
+A request's answer depends on that request alone: when converting or sanitizing a round
+fails, for any reason, its requests are converted again one by one, and when the commit of a
+round of several requests fails, each of them is converted and committed again on its own,
+so only the request at fault fails.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from otelcap.errors import BadRequest
+from otelcap.errors import StoreUnavailable
 from otelcap.model import PromptSteps, to_batches
 from otelcap.pipeline import Pipeline, Ticket
 from otelcap.receiver import IngestResult
@@ -36,6 +41,7 @@ class _Job:
     ticket: Ticket | None = None
     result: IngestResult | None = None
     error: BaseException | None = None
+    shared: bool = False  # its ticket carries other requests' rows too
 
 
 class Ingest:
@@ -86,8 +92,26 @@ class Ingest:
         if job.error is not None:
             raise job.error
         assert job.ticket is not None and job.result is not None
-        job.ticket.wait(self.commit_timeout_s)
+        try:
+            job.ticket.wait(self.commit_timeout_s)
+        except StoreUnavailable:
+            # A finished ticket with an error means its transaction rolled back: nothing of
+            # the round was stored, so committing this request again cannot store it twice.
+            # (A timeout leaves `error` unset: the commit may still happen, so no retry.)
+            if job.shared and job.ticket.error is not None:
+                return self._alone(job)
+            raise
         return job.result
+
+    def _alone(self, job: _Job) -> IngestResult:
+        """Convert, sanitize and commit one request on its own: what a round does, for a
+        request whose round failed because of another request's rows."""
+        with self.pipeline.arriving():
+            conv = to_batches(job.signal, [job.data], self.steps)
+            ticket = self.pipeline.submit(self.sanitizer.sanitize(conv.batches))
+        ticket.wait(self.commit_timeout_s)
+        tally = conv.tally
+        return IngestResult(tally.accepted[0], tally.rejected[0], tally.reasons[0])
 
     def _take(self, waiting: list[_Job]) -> tuple[list[_Job], list[_Job]]:
         size = 0
@@ -100,24 +124,25 @@ class Ingest:
     def _convert(self, jobs: list[_Job]) -> None:
         try:
             conv = to_batches(jobs[0].signal, [j.data for j in jobs], self.steps)
-        except BadRequest as exc:
+            batches = self.sanitizer.sanitize(conv.batches)
+        except Exception as exc:
             if len(jobs) == 1:
-                _finish(jobs, error=exc)
+                _finish(jobs, error=exc)  # BadRequest: 400; anything else is a bug of ours
                 return
-            for job in jobs:  # find which request is malformed; the others go on
+            # Whatever failed (a malformed request, or one whose data trips a bug), find the
+            # request at fault by converting each alone; the others go on.
+            for job in jobs:
                 self._convert([job])
             return
-        except Exception as exc:
-            _finish(jobs, error=exc)
-            return
         try:
-            ticket = self.pipeline.submit(self.sanitizer.sanitize(conv.batches))
+            ticket = self.pipeline.submit(batches)
         except Exception as exc:  # Overloaded: every request of the group is retried
             _finish(jobs, error=exc)
             return
         tally = conv.tally
         for i, job in enumerate(jobs):
             job.ticket = ticket
+            job.shared = len(jobs) > 1
             job.result = IngestResult(tally.accepted[i], tally.rejected[i], tally.reasons[i])
         _finish(jobs)
 
