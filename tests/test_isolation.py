@@ -14,6 +14,7 @@ import gzip
 import http.client
 import json
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -353,3 +354,38 @@ def test_deep_nesting_gets_400_naming_the_limit_on_every_transport(server: Servi
     assert len(bodies) == stored
     kvlist = bodies[0]
     assert kvlist.count('{"k":') == MAX_DEPTH - 1 and '"leaf"' in kvlist
+
+
+# --- 5. gRPC applies HTTP's decompression caps -------------------------------------------------
+
+
+def test_grpc_refuses_a_compression_bomb_and_stores_normal_gzip(server_factory: Any) -> None:
+    svc = server_factory()
+    # A valid logs request whose 8 MiB body compresses ~1,000x: over the 200x ratio cap.
+    bomb = _marked_logs(body="a" * (8 << 20))
+    assert len(gzip.compress(bomb)) * 200 < len(bomb)
+    with grpc.insecure_channel(f"127.0.0.1:{svc.endpoints.grpc_port}") as ch:
+        for compression in (grpc.Compression.Gzip, grpc.Compression.Deflate):
+            code, message = _export(ch, "logs", bomb, compression)
+            assert code is grpc.StatusCode.RESOURCE_EXHAUSTED, (compression, code, message)
+            assert "ratio" in message
+        status, message, _ = _post(
+            svc.endpoints.http_port, "/v1/logs", gzip.compress(bomb),
+            {**PB, "Content-Encoding": "gzip"},
+        )  # fmt: skip
+        assert status == 413 and "ratio" in message  # the same answer as over HTTP
+        # Under the cap, compressed either way or not at all, requests are stored.
+        fine = _marked_logs(body="claude_code.tool_result " * 200)
+        assert len(fine) < 150 * len(zlib.compress(fine))
+        for compression in (grpc.Compression.Gzip, grpc.Compression.Deflate, None):
+            assert _export(ch, "logs", fine, compression) == (grpc.StatusCode.OK, "")
+        # Claude Code's own gzip gRPC requests.
+        recorded = recordings.load("gzip-grpc")
+        assert any(r.grpc_compressed for r in recorded)
+        for req in recorded:
+            assert _send(svc, ch, req) == "ok"
+    db = svc.config.database
+    svc.stop()
+    counts = _row_counts(db)
+    assert counts["logs"] == 3 + sum(r.items for r in recorded if r.signal == "logs")
+    assert counts["traces"] == sum(r.items for r in recorded if r.signal == "traces")

@@ -1,7 +1,8 @@
 """OTLP/gRPC receiver: LogsService, MetricsService and TraceService `Export`.
 
 Handlers take the raw request bytes (no deserializer) so each message is decoded exactly
-once, by the same code path the HTTP receiver uses. grpcio inflates gzip itself.
+once, by the same code path the HTTP receiver uses. They inflate gzip and deflate themselves,
+with the HTTP receiver's size and ratio caps (see `_inflate`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import grpc
 
 from otelcap.config import Config
 from otelcap.errors import BadRequest, ConfigError, Overloaded, PayloadTooLarge, StoreUnavailable
-from otelcap.receiver.decode import response
+from otelcap.receiver.decode import decompress, response
 from otelcap.receiver.sink import Sink, count_request
 from otelcap.selfmetrics import Registry
 
@@ -48,10 +49,30 @@ SERVICES = {
 }
 
 
-def _handler(signal: str, sink: Sink, metrics: Registry) -> Any:
+def _inflate(data: bytes, config: Config) -> bytes:
+    """Inflate a message grpcio left compressed, under the same caps as an HTTP body.
+
+    grpcio's own decompression (turned off, see GrpcReceiver) capped only the inflated size,
+    so an 8 KiB message inflating 1,000x to 8 MiB went through while HTTP refuses past 200x.
+    grpcio hands the handler neither the grpc-encoding header nor the message's compressed
+    flag, and a client sends a message uncompressed when compressing would not shrink it, so
+    the format is told by its header: gzip (1f 8b) or zlib (78, header checksum), which is
+    what grpc's "deflate" sends. Neither can begin a real Export request: 0x1f is wire type
+    7, which does not exist, and 0x78 would be field 15, which no Export request has."""
+    if data[:2] == b"\x1f\x8b":
+        encoding = "gzip"
+    elif len(data) >= 2 and data[0] == 0x78 and (data[0] << 8 | data[1]) % 31 == 0:
+        encoding = "deflate"
+    else:
+        encoding = "identity"
+    return decompress(data, encoding, config.max_body_bytes, config.max_decompression_ratio)
+
+
+def _handler(signal: str, sink: Sink, metrics: Registry, config: Config) -> Any:
     def export(data: bytes, context: grpc.ServicerContext) -> bytes:
         try:
-            result = sink(signal, data)  # the model decodes (and validates) the bytes
+            body = _inflate(data, config)
+            result = sink(signal, body)  # the model decodes (and validates) the bytes
         except Exception as exc:
             code, outcome = _status_for(exc)
             count_request(metrics, signal, "grpc", outcome)
@@ -75,12 +96,17 @@ class GrpcReceiver:
             ),
             options=[
                 ("grpc.max_receive_message_length", config.max_body_bytes),
+                # Hand compressed messages to the handler as they came: `_inflate` applies the
+                # ratio cap that grpcio's decompression does not have.
+                ("grpc.per_message_decompression", 0),
                 ("grpc.so_reuseport", 0),  # a taken port must fail loudly, not be shared
             ],
         )
         self._server.add_generic_rpc_handlers(
             [
-                grpc.method_handlers_generic_handler(svc, {"Export": _handler(sig, sink, metrics)})
+                grpc.method_handlers_generic_handler(
+                    svc, {"Export": _handler(sig, sink, metrics, config)}
+                )
                 for sig, svc in SERVICES.items()
             ]
         )
