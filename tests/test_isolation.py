@@ -14,6 +14,7 @@ import gzip
 import http.client
 import json
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -389,3 +390,107 @@ def test_grpc_refuses_a_compression_bomb_and_stores_normal_gzip(server_factory: 
     counts = _row_counts(db)
     assert counts["logs"] == 3 + sum(r.items for r in recorded if r.signal == "logs")
     assert counts["traces"] == sum(r.items for r in recorded if r.signal == "traces")
+
+
+# --- 6. the bytes in flight are bounded ------------------------------------------------------
+
+
+class _GatedStore(DuckDBStore):
+    """A real DuckDB store whose commits wait for a gate: requests stay in flight."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.gate = threading.Event()
+
+    def append(self, batches: Any) -> None:
+        self.gate.wait(60)
+        super().append(batches)
+
+
+def test_bytes_in_flight_past_the_budget_get_retryable_answers(tmp_path: Path) -> None:
+    """With 500 KB allowed in flight and the database holding every commit, two 200 KB
+    requests are taken and the rest, over HTTP and gRPC, are told to retry; once the
+    database commits, the retries are taken and every request is stored once."""
+    bodies = [_marked_logs(body=f"{i:04d}" + "x" * 200_000) for i in range(6)]
+    cfg = make_config(tmp_path, max_inflight_bytes=500_000)
+    store = _GatedStore(cfg.database)
+    svc = Service(cfg, store=store)
+    svc.start()
+    answers: list[str] = []
+    refused: set[int] = set()  # clients told to retry at least once
+    lock = threading.Lock()
+
+    def client(i: int) -> None:
+        body = bodies[i]
+        with grpc.insecure_channel(f"127.0.0.1:{svc.endpoints.grpc_port}") as ch:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if i % 2:
+                    code, message = _export(ch, "logs", body)
+                    retry_after = "1"
+                else:
+                    status, message, headers = _post(svc.endpoints.http_port, "/v1/logs", body, PB)
+                    code, retry_after = status, headers.get("retry-after", "")
+                with lock:
+                    answers.append(f"{getattr(code, 'name', code)}:{retry_after}:{message}")
+                    if code in (200, grpc.StatusCode.OK):
+                        return
+                    refused.add(i)
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(6)]
+    try:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # wait until the 4 not taken were refused
+            with lock:
+                if len(refused) == 4 and svc._ingest.inflight_bytes == 2 * len(bodies[0]):
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"expected 2 requests taken and 4 told to retry: {answers}")
+        store.gate.set()
+        for t in threads:
+            t.join(60)
+    finally:
+        store.gate.set()
+        svc.stop()
+    kinds = {a.split(":", 1)[0] for a in answers}
+    assert kinds == {"200", "OK", "503", "UNAVAILABLE"}, answers
+    refusals = [a for a in answers if a.startswith(("503", "UNAVAILABLE"))]
+    assert all(":1:" in a and "max_inflight_bytes" in a for a in refusals), [
+        a for a in refusals if not (":1:" in a and "max_inflight_bytes" in a)
+    ]
+    with duckdb.connect(str(cfg.database), read_only=True) as con:
+        stored = [r[0][:4] for r in con.execute("SELECT Body FROM otel_logs").fetchall()]
+    assert sorted(stored) == [f"{i:04d}" for i in range(6)]
+
+
+def test_a_request_over_the_budget_is_taken_when_nothing_else_is_in_flight(
+    server_factory: Any,
+) -> None:
+    svc = server_factory(max_inflight_bytes=10_000)
+    body = _marked_logs(body="y" * 300_000)
+    doc = json.dumps(
+        {
+            "resourceLogs": [
+                {"scopeLogs": [{"logRecords": [{"body": {"stringValue": "z" * 300_000}}]}]}
+            ]
+        }
+    ).encode()
+    assert _post(svc.endpoints.http_port, "/v1/logs", body, PB)[0] == 200
+    assert _post(svc.endpoints.http_port, "/v1/logs", doc, JS)[0] == 200
+    with grpc.insecure_channel(f"127.0.0.1:{svc.endpoints.grpc_port}") as ch:
+        assert _export(ch, "logs", body) == (grpc.StatusCode.OK, "")
+    assert svc._ingest.inflight_bytes == 0
+    n = svc.store.query("SELECT count(*) AS n FROM otel_logs").column("n")[0].as_py()
+    assert n == 3
+
+
+def test_max_inflight_bytes_has_an_environment_variable(tmp_path: Path) -> None:
+    from otelcap import config
+
+    cfg = config.load(env={"OTELCAP_MAX_INFLIGHT_BYTES": "12345"}, config_file=tmp_path / "x")
+    assert cfg.max_inflight_bytes == 12345
+    assert config.load(env={}, config_file=tmp_path / "x").max_inflight_bytes == 16 << 20

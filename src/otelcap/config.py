@@ -81,6 +81,16 @@ class Config:
     flush_interval_ms: int = 100
     # Rows waiting for the writer before the receiver answers "retry later".
     queue_max_rows: int = 400_000
+    # Decompressed request bytes being decoded, converted or waiting for their commit, past
+    # which a request is answered "retry later" (one arriving with nothing else in flight is
+    # always taken); 0: no limit. One 8.6 MiB request (11,720 Claude Code log records) alone
+    # peaks at ~360 MB, so about one of them fits under 400 MB. 16 such requests at once, peak
+    # RSS (VmHWM of `otelcap serve`, 2 cores): no limit 804 MB over HTTP, 1,168 MB over gRPC,
+    # 1,487 MB as JSON; 32 MiB 503 MB; 16 MiB 421 MB (gRPC 479, JSON 353), the 15 not taken
+    # answered 503 / UNAVAILABLE; 8 MiB 406 MB. Claude Code's own requests are a few KiB,
+    # and 16 clients of 1,000-record requests (bench/ingest.py) hold ~12 MiB: 16 MiB refuses
+    # neither.
+    max_inflight_bytes: int = 16 * MiB
     grpc_workers: int = 32
     # Privacy (otelcap.sanitize; `otelcap privacy` prints every rule). Prompt and response
     # text, and tool content (tool_parameters, tool_input, full_command, tool.output events,

@@ -70,7 +70,14 @@ class Service:
             queue_max_rows=config.queue_max_rows,
             metrics=self.metrics,
         )
-        self._ingest = Ingest(self.sanitizer, self.pipeline, COMMIT_TIMEOUT_S)
+        self._ingest = Ingest(
+            self.sanitizer, self.pipeline, COMMIT_TIMEOUT_S,
+            max_inflight_bytes=config.max_inflight_bytes,
+        )  # fmt: skip
+        self.metrics.gauge(
+            "otelcap_inflight_bytes", "Request bytes being converted or waiting for a commit.",
+            lambda: self._ingest.inflight_bytes,
+        )  # fmt: skip
         self.metrics.gauge(
             "otelcap_conversion_groups", "Conversion rounds (requests converted together).",
             lambda: self._ingest.groups,
@@ -89,12 +96,12 @@ class Service:
         )  # fmt: skip
         try:
             try:
-                self.grpc = GrpcReceiver(config, self.ingest, self.metrics)
+                self.grpc = GrpcReceiver(config, self._ingest, self.metrics)
             except ConfigError as exc:
                 raise _with_holder(exc, config.grpc_port) from None
             try:
                 self.http = HttpReceiver(
-                    config, self.ingest, self.metrics, lambda: self.pipeline.healthy
+                    config, self._ingest, self.metrics, lambda: self.pipeline.healthy
                 )
             except ConfigError as exc:
                 raise _with_holder(exc, config.http_port) from None

@@ -72,7 +72,8 @@ def _handler(signal: str, sink: Sink, metrics: Registry, config: Config) -> Any:
     def export(data: bytes, context: grpc.ServicerContext) -> bytes:
         try:
             body = _inflate(data, config)
-            result = sink(signal, body)  # the model decodes (and validates) the bytes
+            with sink.hold(len(body)):
+                result = sink(signal, body)  # the model decodes (and validates) the bytes
         except Exception as exc:
             code, outcome = _status_for(exc)
             count_request(metrics, signal, "grpc", outcome)

@@ -454,9 +454,10 @@ class _Handler(BaseHTTPRequestHandler):
                 cfg.max_body_bytes,
                 cfg.max_decompression_ratio,
             )
-            if ctype == JSON:  # the model reads protobuf bytes; JSON is rare and small
-                body = parse_json(signal, body).SerializeToString()
-            result = self.server.sink(signal, body)
+            with self.server.sink.hold(len(body)):  # bytes in flight, JSON parsing included
+                if ctype == JSON:  # the model reads protobuf bytes; JSON is rare and small
+                    body = parse_json(signal, body).SerializeToString()
+                result = self.server.sink(signal, body)
         except Exception as exc:
             code, outcome, headers = _status_for(exc)
             count_request(self.server.metrics, signal, protocol, outcome)
