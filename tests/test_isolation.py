@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import socket
 import threading
 import time
 import zlib
@@ -494,3 +495,75 @@ def test_max_inflight_bytes_has_an_environment_variable(tmp_path: Path) -> None:
     cfg = config.load(env={"OTELCAP_MAX_INFLIGHT_BYTES": "12345"}, config_file=tmp_path / "x")
     assert cfg.max_inflight_bytes == 12345
     assert config.load(env={}, config_file=tmp_path / "x").max_inflight_bytes == 16 << 20
+
+
+# --- 6. gRPC: bounded calls, and connections that cannot hold a worker forever ------------------
+
+
+def _never_sends(stop: threading.Event) -> Iterator[bytes]:
+    """A request stream that never delivers its message: a client stuck mid-request."""
+    stop.wait(120)
+    yield from ()
+
+
+def test_grpc_bounds_calls_in_progress(server_factory: Any) -> None:
+    from otelcap.receiver import grpc as grpc_receiver
+
+    svc = server_factory(grpc_workers=1)  # so at most CALLS_PER_WORKER calls at once
+    stop = threading.Event()
+    with grpc.insecure_channel(f"127.0.0.1:{svc.endpoints.grpc_port}") as ch:
+        stuck_call = ch.stream_unary(recordings.GRPC_METHOD["logs"])
+        stuck = [
+            stuck_call.future(_never_sends(stop)) for _ in range(grpc_receiver.CALLS_PER_WORKER)
+        ]
+        try:
+            time.sleep(0.5)  # the server has seen them
+            code, message = _export(ch, "logs", _marked_logs())
+            assert code is grpc.StatusCode.RESOURCE_EXHAUSTED, (code, message)
+        finally:
+            stop.set()
+            for f in stuck:
+                f.cancel()
+        for _ in range(100):  # the cancelled calls give their worker back
+            if _export(ch, "logs", _marked_logs())[0] is grpc.StatusCode.OK:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the gRPC receiver did not recover after the stuck calls ended")
+
+
+def test_grpc_connections_are_closed_by_age_idleness_and_a_stalled_handshake(
+    server_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otelcap.receiver import grpc as grpc_receiver
+
+    monkeypatch.setattr(grpc_receiver, "AGE_GRACE_S", 1)
+    monkeypatch.setattr(grpc_receiver, "HANDSHAKE_TIMEOUT_S", 1)
+    svc = server_factory(grpc_max_connection_age_s=1, grpc_idle_timeout_s=1)
+    target = f"127.0.0.1:{svc.endpoints.grpc_port}"
+    stop = threading.Event()
+    with grpc.insecure_channel(target) as ch:
+        # A call whose message never comes no longer holds its worker for good.
+        stuck = ch.stream_unary(recordings.GRPC_METHOD["logs"]).future(_never_sends(stop))
+        try:
+            err = stuck.exception(timeout=30)
+        finally:
+            stop.set()
+            stuck.cancel()
+        assert isinstance(err, grpc.RpcError) and err.code() is grpc.StatusCode.UNAVAILABLE
+    # A connection left idle after an export is closed by the server.
+    states: list[grpc.ChannelConnectivity] = []
+    with grpc.insecure_channel(target) as ch:
+        ch.subscribe(states.append)
+        assert _export(ch, "logs", _marked_logs()) == (grpc.StatusCode.OK, "")
+        ready = grpc.ChannelConnectivity.READY
+        for _ in range(300):
+            if ready in states and grpc.ChannelConnectivity.IDLE in states[states.index(ready) :]:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"the idle connection was not closed: {states}")
+    # A TCP connection that never starts HTTP/2 is closed.
+    with socket.create_connection(("127.0.0.1", svc.endpoints.grpc_port), timeout=30) as sock:
+        while sock.recv(4096):  # the server's SETTINGS, then the close
+            pass

@@ -92,6 +92,15 @@ class Config:
     # neither.
     max_inflight_bytes: int = 16 * MiB
     grpc_workers: int = 32
+    # A gRPC connection with no call for this long is closed (GOAWAY; the client reconnects at
+    # its next export). Claude Code exports at least every 60 s (metrics) while it runs.
+    # 0: never, here and below.
+    grpc_idle_timeout_s: int = 300
+    # Every gRPC connection is closed at this age (GOAWAY, then 35 s for its calls to finish),
+    # which bounds how long a client that never finishes sending its message holds a worker
+    # (grpcio waits for it without a deadline): at most 155 s. Reconnecting every 2 minutes
+    # costs a Claude Code process a TCP and HTTP/2 handshake.
+    grpc_max_connection_age_s: int = 120
     # Privacy (otelcap.sanitize; `otelcap privacy` prints every rule). Prompt and response
     # text, and tool content (tool_parameters, tool_input, full_command, tool.output events,
     # raw API bodies): hash (keyed HMAC-SHA256, length kept), drop, or redact (kept, with

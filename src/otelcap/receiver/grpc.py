@@ -42,6 +42,26 @@ def _status_for(exc: Exception) -> tuple[grpc.StatusCode, str]:
     return grpc.StatusCode.INTERNAL, "internal_error"
 
 
+# Calls in progress (running or waiting for a worker) past which grpcio answers
+# RESOURCE_EXHAUSTED at once, before reading the message, instead of queueing without bound.
+# A queued call holds no worker and no message yet (grpcio reads it in the worker). Calls
+# in progress are about rate x commit wait: ~300 requests/s (64 gRPC clients of 5-record
+# requests on 2 cores) waiting up to the 100 ms flush interval is ~30, so 4 per worker (128)
+# leaves 4x headroom. grpcio's
+# refusal carries no RetryInfo: the Python SDK exporter retries it, OTLP's rule only with it.
+CALLS_PER_WORKER = 4
+# Calls one connection may have open at once; the client queues the next ones itself (HTTP/2
+# SETTINGS_MAX_CONCURRENT_STREAMS), not an error. Half the 32 workers: no single connection
+# can hold every worker. Claude Code has 1-3 exports in flight per process.
+STREAMS_PER_CONNECTION = 16
+# After max_connection_age a connection gets GOAWAY and its calls this long to finish before
+# it is closed: more than the 30 s a call may wait for its commit, so a call that is being
+# stored is not cut off (and retried, and stored twice).
+AGE_GRACE_S = 35
+# A connection must complete its HTTP/2 handshake within this (grpc's default is 120 s), as an
+# HTTP request must arrive within http_read_timeout_s.
+HANDSHAKE_TIMEOUT_S = 10
+
 SERVICES = {
     "logs": "opentelemetry.proto.collector.logs.v1.LogsService",
     "metrics": "opentelemetry.proto.collector.metrics.v1.MetricsService",
@@ -88,6 +108,23 @@ def _handler(signal: str, sink: Sink, metrics: Registry, config: Config) -> Any:
     )
 
 
+def _connection_limits(config: Config) -> list[tuple[str, int]]:
+    options = [
+        ("grpc.max_concurrent_streams", STREAMS_PER_CONNECTION),
+        ("grpc.server_handshake_timeout_ms", HANDSHAKE_TIMEOUT_S * 1000),
+    ]
+    if config.grpc_idle_timeout_s:  # 0: never
+        options.append(("grpc.max_connection_idle_ms", config.grpc_idle_timeout_s * 1000))
+    if config.grpc_max_connection_age_s:  # 0: never
+        # grpcio reads a call's message in its worker and waits for it without a deadline,
+        # so a client that never finishes sending would hold that worker forever; closing
+        # every connection at this age (and AGE_GRACE_S later) bounds it. Clients reconnect
+        # at a GOAWAY without failing a call.
+        options.append(("grpc.max_connection_age_ms", config.grpc_max_connection_age_s * 1000))
+        options.append(("grpc.max_connection_age_grace_ms", AGE_GRACE_S * 1000))
+    return options
+
+
 class GrpcReceiver:
     def __init__(self, config: Config, sink: Sink, metrics: Registry) -> None:
         self.config = config
@@ -95,7 +132,9 @@ class GrpcReceiver:
             futures.ThreadPoolExecutor(
                 max_workers=config.grpc_workers, thread_name_prefix="otelcap-grpc"
             ),
+            maximum_concurrent_rpcs=CALLS_PER_WORKER * max(1, config.grpc_workers),
             options=[
+                *_connection_limits(config),
                 ("grpc.max_receive_message_length", config.max_body_bytes),
                 # Hand compressed messages to the handler as they came: `_inflate` applies the
                 # ratio cap that grpcio's decompression does not have.
