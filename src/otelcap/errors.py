@@ -33,3 +33,8 @@ class StoreUnavailable(OtelcapError):
 
 class ConfigError(OtelcapError):
     """A flag, environment variable or config file value is wrong."""
+
+
+class NotReadOnly(OtelcapError):
+    """SQL that would do more than read otelcap's tables (write, DDL, a file, ATTACH, an
+    extension, a setting, a pragma): refused where only reading is allowed."""

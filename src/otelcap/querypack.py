@@ -57,7 +57,7 @@ import pyarrow as pa
 
 from otelcap.config import parse_time
 from otelcap.errors import ConfigError, OtelcapError
-from otelcap.queryapi import QueryError, ServerGone, check_read_only, find_server, remote_query
+from otelcap.queryapi import QueryError, ServerGone, find_server, remote_query
 
 if TYPE_CHECKING:
     from otelcap.config import Config
@@ -349,11 +349,10 @@ def run_sql(config: Config, sql: str, fmt: str = "table", bundle: Path | None = 
     on an exported bundle)."""
     if fmt not in FORMATS:
         raise QueryError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    # Every store refuses what is not read-only, by its engine: DuckDB sealed (a file opened
+    # read-only, a bundle, or the running server's store), ClickHouse with readonly=1.
     if bundle is not None:
-        check_read_only(sql)
         return format_table(run_on_bundle(bundle, sql, None), fmt)
-    if config.backend == "duckdb":
-        check_read_only(sql)  # the file is opened read-only too; this also refuses COPY … TO
     return format_table(execute(config, sql, None), fmt)
 
 

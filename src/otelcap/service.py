@@ -56,6 +56,12 @@ class Service:
         self.started = time.time()
         self.store = store if store is not None else open_store(config)
         self.store.create_schema()
+        # The query endpoint runs other people's SQL on this store (DuckDB attaches a file once
+        # per process, so in the writer's own DuckDB): from here on its engine opens no file
+        # but the database's. Only some stores have, or need, this ability.
+        seal = getattr(self.store, "seal", None)
+        if callable(seal):
+            seal()
         self.sanitizer = Sanitizer(config)
         self.metrics = ingest_registry()
         self.pipeline = Pipeline(
