@@ -366,6 +366,95 @@ def test_the_engine_refuses_without_the_statement_check(
     assert not any(Path(plant["out"]).iterdir())
 
 
+# --- ClickHouse --------------------------------------------------------------------------------
+
+CLICKHOUSE_HOSTILE = [
+    ("drop", "DROP TABLE otel_traces"),
+    ("insert", "INSERT INTO otel_logs (ServiceName) VALUES ('x')"),
+    ("alter-delete", "ALTER TABLE otel_logs DELETE WHERE 1"),
+    ("create", "CREATE TABLE pwned (x Int8) ENGINE = Memory"),
+    ("create-temporary", "CREATE TEMPORARY TABLE pwned (x Int8)"),
+    ("truncate", "TRUNCATE TABLE otel_logs"),
+    ("optimize", "OPTIMIZE TABLE otel_logs"),
+    ("detach", "DETACH TABLE otel_logs"),
+    ("set", "SET max_threads = 1"),
+    ("settings-clause", "SELECT 1 SETTINGS max_threads = 1"),
+    ("settings-readonly-0", "SELECT 1 SETTINGS readonly = 0"),
+    ("file-read", "SELECT * FROM file('/etc/passwd', 'LineAsString')"),
+    ("file-read-key", "SELECT * FROM file('{key}', 'LineAsString')"),
+    ("file-write", "INSERT INTO FUNCTION file('{out}/w.csv', 'CSV') SELECT 1"),
+    ("into-outfile", "SELECT 1 INTO OUTFILE '{out}/o.csv'"),
+    ("into-outfile-comment", "SELECT 1 /* x */ into  outfile '{out}/o2.csv' FORMAT CSV"),
+    ("url", "SELECT * FROM url('http://127.0.0.1:9/x', 'LineAsString')"),
+    ("system", "SYSTEM DROP MARK CACHE"),
+    ("drop-then-select", "DROP TABLE otel_traces; SELECT 1"),
+    ("select-then-drop", "SELECT 1; DROP TABLE otel_traces"),
+]
+
+
+@pytest.fixture(params=["clickhouse-connect", "chdb"])
+def ch_store(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """ClickHouseStore over clickhouse-connect's in-process engine, and the tests' ChdbStore."""
+    pytest.importorskip("chdb")
+    if request.param == "chdb":
+        from otelcap.storage.chdb import ChdbStore
+
+        store: Any = ChdbStore(ttl_days=0)
+        store.create_schema()
+        store.append({"otel_logs": [stores.full_batch("otel_logs", 3)]})
+        yield store
+        store.close()
+        return
+    from otelcap.storage.clickhouse import ClickHouseStore, ClickHouseTarget
+
+    target = ClickHouseTarget(chdb="", database=stores.throwaway_database())
+    store = ClickHouseStore(target, ttl_days=0)
+    store.create_schema()
+    store.append({"otel_logs": [stores.full_batch("otel_logs", 3)]})
+    yield store
+    store.close()
+    stores.drop_database(target)
+
+
+def _ch_state(store: Any) -> dict[str, Any]:
+    tables = (
+        store.query(
+            "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name"
+        )
+        .column(0)
+        .to_pylist()
+    )
+    rows = {t: store.query(f"SELECT count() AS n FROM {t}").column(0)[0].as_py() for t in tables}
+    return {"tables": tables, "rows": rows}
+
+
+@pytest.mark.parametrize(
+    ("name", "statement"), CLICKHOUSE_HOSTILE, ids=[h[0] for h in CLICKHOUSE_HOSTILE]
+)
+def test_clickhouse_refuses(ch_store: Any, tmp_path: Path, name: str, statement: str) -> None:
+    from otelcap.errors import OtelcapError
+
+    out = tmp_path / "probe"
+    out.mkdir()
+    key = tmp_path / KEY_FILE
+    key.write_text(KEY_TEXT + "\n")
+    before = _ch_state(ch_store)
+    with pytest.raises(OtelcapError) as refused:
+        ch_store.query(statement.format(out=out, key=key))
+    assert KEY_TEXT not in str(refused.value)
+    assert _ch_state(ch_store) == before
+    assert not any(out.iterdir())
+
+
+def test_clickhouse_reads_still_work(ch_store: Any) -> None:
+    assert ch_store.query("SELECT count() AS n FROM otel_logs").to_pylist() == [{"n": 3}]
+    # the pack's own SETTINGS clause repeats what every read already runs with
+    got = ch_store.query("SELECT count() AS n FROM otel_logs SETTINGS join_use_nulls = 1")
+    assert got.to_pylist() == [{"n": 3}]
+    for q in querypack.load_all():
+        querypack.run(ch_store, q)
+
+
 # --- import while serving --------------------------------------------------------------------
 
 

@@ -13,6 +13,9 @@ What differs from DuckDB, and is handled here so callers see the same Arrow:
 - ClickHouse's Arrow output sends DateTime as a UInt32 of seconds and DateTime64 with the
   server's time zone; results come back as naive UTC timestamps, like DuckDB's TIMESTAMP_NS.
 - query parameters are `{name:Type}` placeholders bound server-side; values go as text.
+- queries run on a connection of their own whose session is read-only (chcommon's
+  READ_SETTINGS): a session setting covers every statement chdb is sent at once, where a
+  trailing SETTINGS clause would cover only the last (chdb runs `DROP …; SELECT 1`).
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ import pyarrow as pa
 from otelcap.errors import StoreUnavailable
 from otelcap.storage.chcommon import (
     DEFAULT_TTL_DAYS,
+    READ_SETTINGS,
     QueryFailed,
     ddl,
+    escaped,
     has_uint32,
     naive_utc,
     param_text,
+    refuse_outfile,
     restore_datetimes,
 )
 
@@ -54,16 +60,23 @@ class ChdbStore:
         self._lock = threading.Lock()  # one chdb connection is not safe across threads
         self._closed = False
         self._run(f"CREATE DATABASE IF NOT EXISTS {self.database}")
-        self._run(f"USE {self.database}")
+        self._reader = chdb.connect(":memory:")  # the same embedded server, its own session
         # Dates and DateTime64 parameters are read in UTC whatever the host's zone is.
-        self._run("SET session_timezone = 'UTC'")
+        session = [f"USE {self.database}", "SET session_timezone = 'UTC'"]
+        for con in (self._con, self._reader):
+            for statement in session:
+                self._run(statement, con=con)
+        for name, value in READ_SETTINGS.items():  # readonly last: it freezes the rest
+            self._run(f"SET {name} = {value}", con=self._reader)
 
-    def _run(self, sql: str, fmt: str = "CSV", params: dict[str, str] | None = None) -> Any:
+    def _run(
+        self, sql: str, fmt: str = "CSV", params: dict[str, str] | None = None, con: Any = None
+    ) -> Any:
         from chdb import ChdbError
 
         with self._lock:
             try:
-                return self._con.query(sql, fmt, params=params)
+                return (con or self._con).query(sql, fmt, params=params)
             except (ChdbError, RuntimeError) as exc:
                 raise QueryFailed(str(exc).strip()) from None
 
@@ -95,11 +108,16 @@ class ChdbStore:
         if isinstance(params, list):
             raise TypeError("ClickHouse binds parameters by name ({name:Type}), not position")
         text = {k: param_text(v) for k, v in (params or {}).items()}
-        table: pa.Table = self._run(sql, "ArrowTable", params=text)
+        reader = self._reader
+        formatted = "SELECT formatQuerySingleLine({q:String})"
+        refuse_outfile(
+            sql, lambda q: str(self._run(formatted, "JSONCompact", {"q": escaped(q)}, reader))
+        )
+        table: pa.Table = self._run(sql, "ArrowTable", params=text, con=reader)
         if has_uint32(table):
             # DateTime arrives as UInt32. DESCRIBE of the query only analyses it, so this
             # costs a parse, not a second run.
-            described = self._run(f"DESCRIBE ({sql})", "ArrowTable", params=text)
+            described = self._run(f"DESCRIBE ({sql})", "ArrowTable", params=text, con=reader)
             table = restore_datetimes(table, described)
         return naive_utc(table)
 
@@ -111,4 +129,5 @@ class ChdbStore:
             try:
                 self._con.query(f"DROP DATABASE IF EXISTS {self.database}")
             finally:
+                self._reader.close()
                 self._con.close()
