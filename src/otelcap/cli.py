@@ -14,6 +14,7 @@ import typer
 
 from otelcap import __version__
 from otelcap.errors import ConfigError
+from otelcap.files import private_umask
 
 app = typer.Typer(
     name="otelcap",
@@ -583,6 +584,9 @@ def prune(
 
 
 def main() -> None:
+    # Every command: DuckDB creates the database, its WAL and spill files with the process
+    # umask; otelcap's data is the user's alone (0600 files, 0700 directories, files.py).
+    private_umask()
     app()
 
 

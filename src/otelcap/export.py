@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from otelcap import __version__
 from otelcap.config import parse_time
 from otelcap.errors import ConfigError, OtelcapError
+from otelcap.files import FILE_MODE, private_dir, private_file
 from otelcap.model import schema
 from otelcap.queryapi import live_server, remote_action, remote_query
 from otelcap.storage.bundle import FORMAT, MANIFEST, BundleError, quote_ident, read_manifest
@@ -81,7 +82,7 @@ def export_bundle(
         sql = _Sql(dialect)
         plan = {t: _days(run, sql, t, since, until) for t in names}
         total = sum(n for days in plan.values() for _d, n in days)
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         files: list[dict[str, Any]] = []
         if progress:
             progress(0, total)
@@ -268,7 +269,7 @@ def _write_file(directory: Path, table: str, label: str, part: pa.Table) -> dict
 
     rel = Path(table) / f"date={label}" / "part-0.parquet"
     path = directory / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     pq.write_table(
         part,
         path,
@@ -276,6 +277,7 @@ def _write_file(directory: Path, table: str, label: str, part: pa.Table) -> dict
         row_group_size=ROW_GROUP_ROWS,
         coerce_timestamps=None,  # keep nanoseconds
     )
+    private_file(path)  # pyarrow creates it with the umask's mode
     first, last = _min_max(part.column(schema.TIME_COLUMN[table]))
     return {
         "path": rel.as_posix(),
@@ -580,5 +582,7 @@ def _merger(config: Config) -> Iterator[Merger]:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     os.replace(tmp, path)  # a reader sees the whole manifest or none

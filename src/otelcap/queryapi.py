@@ -41,6 +41,7 @@ import pyarrow as pa
 
 from otelcap import logfmt
 from otelcap.errors import OtelcapError
+from otelcap.files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ class QueryApi:
         log.info("query endpoint on http://%s:%d%s", self.host, self.port, PATH)
 
     def _write_server_file(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.data_dir)
         info = {
             "pid": os.getpid(),
             "host": self.host,

@@ -16,6 +16,7 @@ from typing import Any
 
 from otelcap import __version__, export, logfmt
 from otelcap.config import Config, parse_duration
+from otelcap.files import private_umask
 from otelcap.ingest import Ingest
 from otelcap.pipeline import Pipeline
 from otelcap.queryapi import QueryApi
@@ -52,6 +53,9 @@ class Endpoints:
 class Service:
     def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config
+        # The database, its WAL and spill files are DuckDB's to create: with this umask they
+        # are 0600 (0700 for directories) like everything else otelcap writes (files.py).
+        private_umask()
         logfmt.add_secrets_of(config)  # configured passwords never reach a log line
         self.started = time.time()
         self.store = store if store is not None else open_store(config)

@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from otelcap.config import Config
 from otelcap.errors import ConfigError, StoreUnavailable
+from otelcap.files import private_dir, private_file
 from otelcap.model import schema
 from otelcap.storage import sqlguard
 from otelcap.storage.base import ddl_statements
@@ -58,8 +59,9 @@ class DuckDBStore:
                 f"duckdb_row_group_size must be a multiple of 2048 (DuckDB's vector size), "
                 f"got {row_group_size}"
             )
+        created = self.path != ":memory:" and not Path(self.path).exists()
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(Path(self.path).parent)
         options = (
             " (READ_ONLY)"
             if read_only
@@ -69,6 +71,8 @@ class DuckDBStore:
         try:
             self._con.execute(f"ATTACH {quote_literal(self.path)} AS {ALIAS}{options}")
             self._con.execute(f"USE {ALIAS}")
+            if created:  # DuckDB made it with the umask's mode; the WAL needs private_umask
+                private_file(self.path)
         except duckdb.IOException as exc:
             self._con.close()
             if "lock" in str(exc).lower():
