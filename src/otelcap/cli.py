@@ -279,6 +279,9 @@ def sql(
 ) -> None:
     """Run one read-only SQL statement (in the backend's dialect) on the stored telemetry.
 
+    One SELECT (or EXPLAIN [ANALYZE] of one) over otelcap's tables; writes, DDL, COPY, ATTACH,
+    SET, PRAGMA, CHECKPOINT and file readers (read_csv, glob, ...) are refused, exit code 1.
+
     Example: otelcap sql "SELECT EventName, count(*) AS n FROM otel_logs GROUP BY 1 ORDER BY n DESC"
     """
     from otelcap import config, querypack
