@@ -92,7 +92,7 @@ def test_serve_and_export_create_private_files(tmp_path: Path, umask_022: None) 
         ):
             pass
         assert Path(f"{db}.wal").exists()  # the WAL, while serve holds the file
-        assert (data / "server.json").exists() and (data / "privacy.key").exists()
+        assert list((data / "servers").glob("*.json")) and (data / "privacy.key").exists()
         while_serving = _not_private(home)
         live = _cli("export", str(home / "bundles" / "live"), "--db", str(db), env=env)
         assert live["tables"]["otel_logs"]["rows"] > 0  # type: ignore[index]
