@@ -103,13 +103,9 @@ def run_sql(
     """`otelcap sql "SELECT …"`: one read-only statement in the store's own dialect (DuckDB's
     on an exported bundle)."""
     from otelcap.output import FORMATS
-    from otelcap.queryapi import check_read_only
 
     check_format(fmt, FORMATS)
-    with _open(config, bundle) as store:
-        if store.dialect == "duckdb":
-            # The file is opened read-only too; this also refuses COPY … TO and ATTACH.
-            check_read_only(sql)
+    with _open(config, bundle) as store:  # a reader's store refuses all but reading (sqlguard)
         table = store.query(sql, None)
     return _format(table, fmt, tz, shape)
 

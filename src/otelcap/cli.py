@@ -14,6 +14,7 @@ import typer
 
 from otelcap import __version__
 from otelcap.errors import ConfigError, OtelcapError
+from otelcap.files import private_umask
 
 if TYPE_CHECKING:
     from otelcap.config import Config
@@ -377,6 +378,9 @@ def sql(
     wide: _Wide = False,
 ) -> None:
     """Run one read-only SQL statement (in the backend's dialect) on the stored telemetry.
+
+    One SELECT (or EXPLAIN [ANALYZE] of one) over otelcap's tables; writes, DDL, COPY, ATTACH,
+    SET, PRAGMA, CHECKPOINT and file readers (read_csv, glob, ...) are refused, exit code 1.
 
     Example: otelcap sql "SELECT EventName, count(*) AS n FROM otel_logs GROUP BY 1 ORDER BY n DESC"
     """
@@ -1030,6 +1034,9 @@ def report(
 
 
 def main() -> None:
+    # Every command: DuckDB creates the database, its WAL and spill files with the process
+    # umask; otelcap's data is the user's alone (0600 files, 0700 directories, files.py).
+    private_umask()
     app()
 
 

@@ -42,3 +42,8 @@ class QueryError(OtelcapError):
 
 class NoDatabase(ConfigError):
     """The DuckDB file a command was pointed at does not exist (yet)."""
+
+
+class NotReadOnly(QueryError):
+    """SQL that would do more than read otelcap's tables (write, DDL, a file, ATTACH, an
+    extension, a setting, a pragma): refused where only reading is allowed."""

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from otelcap import __version__, access, opsql
 from otelcap.config import time_window
 from otelcap.errors import ConfigError
+from otelcap.files import FILE_MODE, private_dir, private_file
 from otelcap.model import schema
 from otelcap.storage.base import Mergeable, Reader
 from otelcap.storage.bundle import FORMAT, MANIFEST, BundleError, read_manifest
@@ -83,7 +84,7 @@ def export_bundle(
     with access.open(config) as store:
         plan = {t: _days(store, t, since, until) for t in names}
         total = sum(n for days in plan.values() for _d, n in days)
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         files: list[dict[str, Any]] = []
         if progress:
             progress(0, total)
@@ -222,7 +223,7 @@ def _write_file(directory: Path, table: str, label: str, part: pa.Table) -> dict
 
     rel = Path(table) / f"date={label}" / "part-0.parquet"
     path = directory / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     pq.write_table(
         part,
         path,
@@ -230,6 +231,7 @@ def _write_file(directory: Path, table: str, label: str, part: pa.Table) -> dict
         row_group_size=ROW_GROUP_ROWS,
         coerce_timestamps=None,  # keep nanoseconds
     )
+    private_file(path)  # pyarrow creates it with the umask's mode
     first, last = _min_max(part.column(schema.TIME_COLUMN[table]))
     return {
         "path": rel.as_posix(),
@@ -463,5 +465,7 @@ def render_import(s: dict[str, Any], fmt: str = "text") -> str:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     os.replace(tmp, path)  # a reader sees the whole manifest or none

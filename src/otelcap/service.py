@@ -17,10 +17,11 @@ from typing import Any
 from otelcap import __version__, access, logfmt, registry, storage
 from otelcap.config import Config, parse_duration
 from otelcap.errors import ConfigError
+from otelcap.files import private_umask
 from otelcap.ingest import Ingest
 from otelcap.pipeline import Pipeline
 from otelcap.procs import listener
-from otelcap.queryapi import QueryApi, check_read_only
+from otelcap.queryapi import QueryApi
 from otelcap.receiver import IngestResult
 from otelcap.receiver.grpc import GrpcReceiver
 from otelcap.receiver.http import HttpReceiver
@@ -30,7 +31,7 @@ from otelcap.sanitize import Sanitizer
 from otelcap.sanitize.rules import redact_line
 from otelcap.selfmetrics import ingest_registry
 from otelcap.storage import open_store
-from otelcap.storage.base import Prunable, Spooled, Store
+from otelcap.storage.base import Prunable, Sealable, Spooled, Store
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +57,19 @@ class Endpoints:
 class Service:
     def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config
+        # The database, its WAL and spill files are DuckDB's to create: with this umask they
+        # are 0600 (0700 for directories) like everything else otelcap writes (files.py).
+        private_umask()
         logfmt.add_secrets_of(config)  # configured passwords never reach a log line
         logfmt.add_redactor(redact_line)  # nor keys, emails or phones in request lines
         self.started = time.time()
         self.store = store if store is not None else open_store(config)
         self.store.create_schema()
+        # The query endpoint runs other people's SQL on this store (DuckDB attaches a file once
+        # per process, so in the writer's own DuckDB): from here on its engine opens no file
+        # but the database's. Only some stores have, or need, this ability.
+        if isinstance(self.store, Sealable):
+            self.store.seal()
         self.sanitizer = Sanitizer(config)
         self.metrics = ingest_registry()
         self.pipeline = Pipeline(
@@ -116,10 +125,7 @@ class Service:
             status=self.status,
             # `otelcap import` and `otelcap prune` while serve runs: the owner does them.
             actions=access.serve_actions(self.store),
-            # DuckDB's parser refuses what is not one SELECT (its connection here can write);
-            # it cannot read ClickHouse SQL, and ClickHouse runs every query readonly=2.
-            check=check_read_only if self.store.dialect == "duckdb" else None,
-        )
+        )  # the store refuses what is not reading: sealed above (DuckDB), readonly=1 (ClickHouse)
         self.record: ServerRecord | None = None
         # A store that can delete old rows ages them out here; ClickHouse by its own TTL.
         keep = parse_duration(config.retention, "retention")

@@ -110,3 +110,11 @@ def ddl_statements(dialect: str) -> list[tuple[str, str]]:
     root = resources.files("otelcap").joinpath("schema", dialect)
     order = [line.strip() for line in root.joinpath("_order").read_text().splitlines()]
     return [(t, root.joinpath(f"{t}.sql").read_text()) for t in order if t]
+
+
+@runtime_checkable
+class Sealable(Protocol):
+    """A store whose engine can be locked down to reading its own tables (DuckDB: no files,
+    extensions or settings; storage/sqlguard.py), done before others' SQL reaches it."""
+
+    def seal(self) -> None: ...

@@ -9,7 +9,8 @@ flush that fails half way is sent again whole, and the tables that had it skip i
 
 Reads: `query_arrow` with `{name:Type}` parameters bound by the server; DateTime columns,
 which ClickHouse's Arrow sends as UInt32 seconds, become timestamps again (chcommon.py), so
-results look like DuckDB's. Queries run with `readonly=2` when the user may write.
+results look like DuckDB's. Queries run with `readonly=1` when the user may write (chcommon's
+READ_SETTINGS): the server then refuses writes, DDL, settings and the file/url table functions.
 
 clickhouse-connect is imported when a store connects, never at module import: the DuckDB path
 and `otelcap --help` do not pay its ~140 ms. Its in-process engine (`chdb://` URLs) runs this
@@ -32,11 +33,13 @@ import pyarrow as pa
 from otelcap.errors import ConfigError, StoreUnavailable
 from otelcap.storage.chcommon import (
     DEFAULT_TTL_DAYS,
+    READ_SETTINGS,
     QueryFailed,
     ddl,
     has_uint32,
     naive_utc,
     param_text,
+    refuse_outfile,
     restore_datetimes,
 )
 
@@ -308,6 +311,15 @@ class ClickHouseStore:
             # Without a {name:Type} placeholder clickhouse-connect would %-format the SQL.
             bound = text if text and "{" in sql else None
             settings = _read_only_settings(client)
+            if self.target.chdb is not None:
+                # The in-process engine writes INTO OUTFILE even when read-only; a server
+                # refuses it over HTTP.
+                refuse_outfile(
+                    sql,
+                    lambda q: client.query(
+                        "SELECT formatQuerySingleLine({q:String})", parameters={"q": q}
+                    ).result_rows[0][0],
+                )
             try:
                 table = client.query_arrow(sql, parameters=bound, settings=settings)
                 if has_uint32(table):
@@ -373,11 +385,12 @@ class ClickHouseStore:
 
 
 def _read_only_settings(client: Any) -> dict[str, Any] | None:
-    """readonly=2 (reads and settings only) when the user could write; a user that is already
-    read-only may not change the setting at all."""
+    """READ_SETTINGS when the user could write. A user that is read-only already may not
+    change `readonly` at all (not even from 2 to 1): its profile decides, which is why
+    docker's otelcap_reader has readonly=1 and join_use_nulls=1 in its profile."""
     current = getattr(client, "server_settings", {}).get("readonly")
     if current is not None and str(current.value) == "0":
-        return {"readonly": 2}
+        return dict(READ_SETTINGS)
     return None
 
 

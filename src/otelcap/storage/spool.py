@@ -36,6 +36,7 @@ from typing import Any
 import pyarrow as pa
 
 from otelcap.errors import ConfigError, Overloaded, StoreUnavailable
+from otelcap.files import private_dir
 from otelcap.storage.base import DedupTokens, Store
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class Spool:
     def __init__(self, directory: Path, max_bytes: int) -> None:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.directory)
         self._lock_file = _lock(self.directory)
         for stale in self.directory.glob(f"*{SUFFIX}.tmp"):
             stale.unlink()  # a crash mid-write: never acknowledged, so nothing is lost
@@ -134,7 +135,7 @@ class Spool:
     def set_aside(self, seq: int) -> Path:
         """Move an unreadable file to <dir>/corrupt/ so the flushes behind it can go."""
         bad = self.directory / "corrupt"
-        bad.mkdir(exist_ok=True, mode=0o700)
+        private_dir(bad)
         target = bad / self._path(seq).name
         os.replace(self._path(seq), target)
         with self._guard:
@@ -353,7 +354,8 @@ def _lock(directory: Path) -> Any:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no advisory locks; one server per dir
         return None
-    fh = (directory / ".lock").open("a")
+    fd = os.open(directory / ".lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    fh = os.fdopen(fd, "a")
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
