@@ -82,51 +82,7 @@ session_models AS (
     ) AS pairs
     GROUP BY model_session
 ),
-series_points AS (
-    SELECT
-        MetricName,
-        SessionId,
-        Type,
-        TimeUnix,
-        StartTimeUnix,
-        Value,
-        AggregationTemporality,
-        -- a series: one metric of one process with one attribute set (hashed once here:
-        -- partitioning a window by the maps themselves costs 10x)
-        hash(MetricName, ServiceName, ResourceAttributes, Attributes) AS series
-    FROM otel_metrics_sum
-    WHERE MetricName IN (
-            'claude_code.active_time.total',
-            'claude_code.commit.count',
-            'claude_code.pull_request.count',
-            'claude_code.lines_of_code.count'
-        )
-      AND SessionId <> ''
-      AND ($session = '' OR SessionId = $session)
-),
-points AS (
-    SELECT
-        *,
-        -- the casts make lag() NULL on a series' first point on both engines
-        lag(CAST(Value AS DOUBLE)) OVER series_order AS prev_value,
-        lag(CAST(StartTimeUnix AS TIMESTAMP_NS)) OVER series_order AS prev_start
-    FROM series_points
-    WINDOW series_order AS (PARTITION BY series ORDER BY TimeUnix, StartTimeUnix, Value)
-),
-increments AS (
-    -- AggregationTemporality 1 is DELTA, 2 CUMULATIVE (OTLP's enum).
-    SELECT
-        MetricName,
-        SessionId,
-        Type,
-        CASE
-            WHEN AggregationTemporality = 1 THEN Value
-            WHEN prev_start IS NULL OR StartTimeUnix <> prev_start OR Value < prev_value THEN Value
-            ELSE Value - prev_value
-        END AS increment
-    FROM points
-    WHERE TimeUnix >= $since AND TimeUnix < $until
-),
+-- include: session_increments
 metrics_by_session AS (
     SELECT
         SessionId AS metric_session,

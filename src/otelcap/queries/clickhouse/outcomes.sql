@@ -30,6 +30,7 @@ WITH by_session AS (
   FROM otel_metrics_sum
   WHERE
     MetricName IN (
+      'claude_code.active_time.total',
       'claude_code.commit.count',
       'claude_code.pull_request.count',
       'claude_code.lines_of_code.count'
