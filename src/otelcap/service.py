@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from otelcap import __version__, access, logfmt, registry, storage
+from otelcap import __version__, access, logfmt, registry, statusline, storage
 from otelcap.config import Config, parse_duration
 from otelcap.errors import ConfigError
 from otelcap.ingest import Ingest
@@ -112,6 +112,8 @@ class Service:
             # DuckDB's parser refuses what is not one SELECT (its connection here can write);
             # it cannot read ClickHouse SQL, and ClickHouse runs every query readonly=2.
             check=check_read_only if self.store.dialect == "duckdb" else None,
+            # Claude Code's status line asks for its few numbers, not for SQL (statusline.py).
+            statusline=lambda values: statusline.figures(self.store, values),
         )
         self.record: ServerRecord | None = None
         # A store that can delete old rows ages them out here; ClickHouse by its own TTL.
