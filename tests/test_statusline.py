@@ -13,6 +13,7 @@ import shlex
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,15 @@ import pytest
 from typer.testing import CliRunner
 
 import recordings
+import stores
 from otelcap import config as config_mod
-from otelcap import queryapi, registry, statusline
+from otelcap import queryapi, querypack, registry, statusline
 from otelcap.cli import app
+from otelcap.model import to_batches
+from otelcap.sanitize import Sanitizer
 from otelcap.service import Service
+from otelcap.storage.duckdb import DuckDBStore
+from test_budget import logs_request
 
 LA = "America/Los_Angeles"
 TOKYO = "Asia/Tokyo"
@@ -128,9 +134,7 @@ def test_the_line_shows_the_packs_cost_for_the_session_and_the_local_day(
     )
 
 
-def test_today_is_the_local_day_and_an_idle_hour_has_no_block(
-    fed: Service, tmp_path: Path
-) -> None:
+def test_today_is_the_local_day_and_an_idle_hour_has_no_block(fed: Service, tmp_path: Path) -> None:
     """Ten hours after the last request, one instant: in Los Angeles a new day that holds
     nothing yet, in Tokyo the day of the requests; and no 5-hour block is active."""
     at = _last_request(tmp_path) + dt.timedelta(hours=10)
@@ -231,9 +235,7 @@ def test_the_client_spells_the_servers_path_and_header() -> None:
 
 
 @pytest.mark.parametrize("xdg", ["", "/elsewhere/share"])
-def test_the_fast_data_dir_is_platformdirs_rule(
-    xdg: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_fast_data_dir_is_platformdirs_rule(xdg: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", xdg)
     monkeypatch.setenv("XDG_CONFIG_HOME", xdg.replace("share", "config"))
     assert Path(statusline.data_dir(os.environ)) == config_mod.default_data_dir()
@@ -286,3 +288,60 @@ def _zone(name: str) -> dt.tzinfo:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)
+
+
+# --- the server's side on both engines ------------------------------------------------------
+
+T0 = dt.datetime(2026, 11, 20, 0, 0, tzinfo=dt.timezone.utc)
+EVERY_2H = [(T0 + dt.timedelta(hours=h), 1.0 + h / 100) for h in range(0, 31, 2)]  # 0h … 30h
+# The same, then 7 idle hours, then three more requests: the gap restarts the chain.
+WITH_GAP = EVERY_2H + [(T0 + dt.timedelta(hours=h), 2.0) for h in (37, 38, 39)]
+
+
+@pytest.fixture(params=["duckdb", "chdb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "duckdb":
+        s: Any = DuckDBStore(tmp_path / "blocks.duckdb")
+        s.create_schema()
+        yield s
+        s.close()
+    else:
+        s = stores.chdb_store()
+        yield s
+        stores.close_chdb_store(s)
+
+
+@pytest.mark.parametrize(
+    ("costs", "minutes_after"),
+    [(EVERY_2H, 30), (WITH_GAP, 30)],
+    ids=["no-5h-pause-in-24h", "a-5h-pause"],
+)
+def test_figures_equal_the_packs_blocks_and_cost_on_both_engines(
+    store: Any, costs: list[tuple[dt.datetime, float]], minutes_after: int
+) -> None:
+    """The active block comes from the last 24 h of the `blocks` query when a 5-hour pause
+    proves that window's chain exact, and from the whole history when not: the answer is the
+    whole history's either way."""
+    conv = to_batches("logs", logs_request(costs))
+    store.append({t: [b] for t, b in Sanitizer().sanitize(conv.batches).items()})
+    at = (costs[-1][0] + dt.timedelta(minutes=minutes_after)).replace(tzinfo=None)
+    got = statusline.figures(store, {"at": at.isoformat(), "tz": "UTC"})
+
+    full = querypack.run(store, "blocks", {"at": at.isoformat()}).to_pylist()
+    active = [b for b in full if b["state"] == "active"]
+    assert len(active) == 1 and got["block"] is not None
+    assert got["block"]["start"] == active[0]["block_start"].isoformat() + "Z"
+    assert got["block"]["cost_usd"] == pytest.approx(float(active[0]["cost_usd"]))
+    assert got["block"]["burn_usd_per_hour"] == pytest.approx(float(active[0]["burn_usd_per_hour"]))
+    since = (at - dt.timedelta(hours=statusline.BLOCKS_LOOKBACK_H)).isoformat()
+    window = querypack.run(store, "blocks", {"at": at.isoformat(), "since": since})
+    window_start = [b["block_start"] for b in window.to_pylist() if b["state"] == "active"]
+    if costs is EVERY_2H:  # the window alone would have started the block elsewhere
+        assert window_start != [active[0]["block_start"]]
+
+    day = at.date()
+    today = querypack.run(
+        store, "cost", {"since": day.isoformat(), "until": (day + dt.timedelta(days=1)).isoformat()}
+    ).to_pylist()[-1]
+    assert got["today_cost_usd"] == pytest.approx(float(today["cost_usd"]), abs=1e-9)
+    assert got["today_cost_usd"] > 0

@@ -264,10 +264,9 @@ def _cut(line: str) -> str:
 # --- the server's side ------------------------------------------------------------------------
 
 # The active block is the `blocks` query's, run over this much history before `at` first: a
-# gap of 5 hours without requests starts a new block chain, so when the window's first request
-# is 5 hours or more after its start the blocks from there are the ones the whole history
-# gives; otherwise (a day's work without a 5-hour pause) it runs again over all of it. On 20k
-# events the whole history costs ~35 ms, the window a few.
+# gap of 5 hours without requests starts a new block chain (`_chain_exact`), so after one the
+# window's blocks are the ones the whole history gives; without one (a day's work without a
+# 5-hour pause) it runs again over all of it, which grows with the history.
 BLOCKS_LOOKBACK_H = 24
 
 
@@ -299,7 +298,7 @@ def figures(store: Reader, values: dict[str, str]) -> dict[str, Any]:
     window: dict[str, str | None] = {"at": at.isoformat(), "since": since.isoformat()}
     window["until"] = (at + five).isoformat()
     rows = querypack.run(store, "blocks", window).to_pylist()
-    if rows and rows[0]["first_request"] < since + five:
+    if not _chain_exact(rows, since):
         rows = querypack.run(store, "blocks", {"at": at.isoformat()}).to_pylist()
     active = next((b for b in rows if b["state"] == "active"), None)
     block = None
@@ -322,3 +321,31 @@ def figures(store: Reader, values: dict[str, str]) -> dict[str, Any]:
         "block": block,
         "at": at.isoformat() + "Z",
     }
+
+
+def _chain_exact(rows: list[dict[str, Any]], since: Any) -> bool:
+    """Whether the blocks of a window starting at `since` are the whole history's from the
+    active one on. A block ends 5 hours after the hour it starts, at most 5 hours after the
+    hour of its last request; so a request 5 hours (by the hour) after the one before it
+    starts a new block whatever came earlier. The window's first request follows one before
+    `since`, at the latest in since's hour; each later block's first request follows the
+    previous block's last."""
+    import datetime as dt
+
+    def hour(t: Any) -> Any:
+        return (
+            t.replace(minute=0, second=0, microsecond=0, nanosecond=0)
+            if hasattr(t, "nanosecond")
+            else t.replace(minute=0, second=0, microsecond=0)
+        )
+
+    five = dt.timedelta(hours=5)
+    if not rows:
+        return True  # nothing in the window: no block can be active at `at`
+    if hour(rows[0]["first_request"]) - hour(since) >= five:
+        return True
+    active = next((i for i, r in enumerate(rows) if r["state"] == "active"), len(rows) - 1)
+    return any(
+        hour(rows[i]["first_request"]) - hour(rows[i - 1]["last_request"]) >= five
+        for i in range(1, active + 1)
+    )
