@@ -757,8 +757,8 @@ def statusline(
 
     Claude Code runs it with the session's JSON on stdin (`otelcap setup claude --statusline`
     adds it to settings.json). It always prints one line and exits 0: "otelcap: not running"
-    when no server runs. `python -m otelcap statusline` answers before this help's machinery
-    loads (about 50 ms with a server running: bench/statusline.py).
+    when no server runs. `python -m otelcap statusline` (what setup writes) answers before
+    Typer loads; bench/statusline.py times it.
 
     Example: echo '{"session_id": "…"}' | otelcap statusline
     """
