@@ -470,6 +470,14 @@ def setup_claude(
     http_port: Annotated[
         int | None, typer.Option(help="otelcap's HTTP port (default 4318).")
     ] = None,
+    statusline: Annotated[
+        bool,
+        typer.Option(
+            "--statusline",
+            help="Set settings.json's `statusLine` to `otelcap statusline` (session cost, "
+            "today's cost, burn rate); with --write the env block too, in one write.",
+        ),
+    ] = False,
 ) -> None:
     """Print (or write) the environment that points Claude Code at otelcap.
 
@@ -483,6 +491,8 @@ def setup_claude(
 
     Example: otelcap setup claude --protocol http/protobuf --tool-details --write
 
+    Example: otelcap setup claude --write --statusline
+
     Exit codes: 0 ok, 2 a usage or configuration error (such as invalid JSON in the file).
     """
     from otelcap import config
@@ -495,8 +505,10 @@ def setup_claude(
         content = {"log_prompts": log_prompts, "tool_details": tool_details, "traces": traces}
         chosen = protocol or claude.configured_protocol(path) or "grpc"
         env = claude.build(where.config, chosen, host, content)
-        if write:
-            typer.echo(claude.render_write(claude.write_settings(path, env)))
+        line = claude.statusline_setting() if statusline else None
+        if write or statusline:
+            result = claude.write_settings(path, env if write else None, line)
+            typer.echo(claude.render_write(result))
         else:
             typer.echo(claude.render(env, fmt))
         if where.note:
@@ -729,6 +741,35 @@ def status(
         _fail(exc)
     typer.echo(st.render(result, fmt))
     raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
+def statusline(
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help="The moment that decides today and the active 5-hour block (--since forms; "
+            "default now)."
+        ),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="line (default) or json (the server's figures).")
+    ] = "line",
+) -> None:
+    """Print one line for Claude Code's status bar: this session's cost, today's cost (local
+    day) and the burn rate of the active 5-hour block, from the running otelcap.
+
+    Claude Code runs it with the session's JSON on stdin (`otelcap setup claude --statusline`
+    adds it to settings.json). It always prints one line and exits 0: "otelcap: not running"
+    when no server runs. `python -m otelcap statusline` (what setup writes) answers before
+    Typer loads; bench/statusline.py times it.
+
+    Example: echo '{"session_id": "…"}' | otelcap statusline
+    """
+    from otelcap import statusline as line
+
+    args = ["--format", fmt] + (["--at", at] if at else [])
+    raise typer.Exit(line.main(args))
 
 
 # --- budget -----------------------------------------------------------------------------------

@@ -9,9 +9,11 @@ only someone who can read the user's data directory can query. POST /v1/query ta
 `{"sql", "params"}` and answers an Arrow IPC stream, so types arrive exactly as the store
 returned them. The SQL reads otelcap's tables and nothing else: the store refuses the rest, by
 its engine (storage/sqlguard.py); the server's store is sealed before this endpoint starts.
-GET /v1/status answers the server's own figures. POST /v1/maintenance/<name> runs work that
-must happen in the process that owns the database (an import's merge, a prune's deletes); the
-server is handed those handlers, as it is handed `run`.
+GET /v1/status answers the server's own figures; GET /v1/statusline?session=…&tz=…&at=…
+answers the few numbers Claude Code's status line shows, computed in the server by the handler
+it is handed (statusline.py), so that client needs only the stdlib. POST
+/v1/maintenance/<name> runs work that must happen in the process that owns the database (an
+import's merge, a prune's deletes); the server is handed those handlers, as it is handed `run`.
 
 The client is control.py. This module sits beside receiver and storage: it is handed
 callables and imports neither.
@@ -28,6 +30,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pyarrow as pa
 
@@ -38,6 +41,9 @@ log = logging.getLogger(__name__)
 
 PATH = "/v1/query"
 STATUS_PATH = "/v1/status"
+# ?session=…&tz=…&at=…, JSON out. statusline.py's client spells this path and SERVER_HEADER
+# itself: importing this module costs it ~25 ms (http.server, logging, pyarrow).
+STATUSLINE_PATH = "/v1/statusline"
 ACTION_PATH = "/v1/maintenance/"  # + the action's name; JSON in, JSON out
 MAX_BODY = 1024 * 1024  # SQL text and parameters; results are not limited
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -50,6 +56,7 @@ Runner = Callable[[str, dict[str, Any] | None], pa.Table]
 Check = Callable[[str], None]  # raises QueryError for SQL that must not run
 StatusFn = Callable[[], dict[str, Any]]
 Action = Callable[[dict[str, Any]], dict[str, Any]]
+StatuslineFn = Callable[[dict[str, str]], dict[str, Any]]  # the query string's values
 
 
 # --- parameters over JSON ---------------------------------------------------------------------
@@ -99,12 +106,14 @@ class QueryApi:
         status: StatusFn | None = None,
         actions: dict[str, Action] | None = None,
         check: Check | None = None,
+        statusline: StatuslineFn | None = None,
     ):
         self.run = run
         self.host = host
         self.status = status
         self.actions = dict(actions or {})
         self.check = check
+        self.statusline = statusline
         self.token = secrets.token_urlsafe(32)
         logfmt.add_secret(self.token)
         self._httpd: ThreadingHTTPServer | None = None
@@ -166,6 +175,9 @@ class _Handler(BaseHTTPRequestHandler):
         return False
 
     def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path == STATUSLINE_PATH and self.api.statusline is not None:
+            return self._statusline(dict(parse_qsl(url.query)))
         if self.path != STATUS_PATH or self.api.status is None:
             return self._error(404, "POST SQL to " + PATH)
         if not self._authorized():
@@ -176,6 +188,21 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("status failed")
             return self._error(500, f"{type(exc).__name__}: {exc}")
         self._reply(200, body)
+
+    def _statusline(self, values: dict[str, str]) -> None:
+        if not self._authorized():
+            return
+        assert self.api.statusline is not None
+        try:
+            result = self.api.statusline(values)
+        except (KeyError, ValueError, TypeError) as exc:
+            return self._error(400, f"bad request: {exc}")
+        except OtelcapError as exc:
+            return self._error(400, str(exc))
+        except Exception as exc:  # the server's own failure: say what it was
+            log.exception("statusline failed")
+            return self._error(500, f"{type(exc).__name__}: {exc}")
+        self._reply(200, json.dumps(result, default=str).encode())
 
     def do_POST(self) -> None:
         if self.path.startswith(ACTION_PATH):

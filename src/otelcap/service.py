@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from otelcap import __version__, access, logfmt, registry, storage
+from otelcap import __version__, access, logfmt, registry, statusline, storage
 from otelcap.config import Config, parse_duration
 from otelcap.errors import ConfigError
 from otelcap.files import private_umask
@@ -125,6 +125,8 @@ class Service:
             status=self.status,
             # `otelcap import` and `otelcap prune` while serve runs: the owner does them.
             actions=access.serve_actions(self.store),
+            # Claude Code's status line asks for its few numbers, not for SQL (statusline.py).
+            statusline=lambda values: statusline.figures(self.store, values),
         )  # the store refuses what is not reading: sealed above (DuckDB), readonly=1 (ClickHouse)
         self.record: ServerRecord | None = None
         # A store that can delete old rows ages them out here; ClickHouse by its own TTL.

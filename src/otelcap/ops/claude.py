@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import shutil
+import sys
 import tempfile
 import textwrap
 import time
@@ -181,8 +182,11 @@ class WriteResult:
     overridden: list[str]  # variables in the file that override what otelcap set
 
 
-def write_settings(path: Path, env: ClaudeEnv) -> WriteResult:
-    """Merge `env` into the settings file's `env` block (see the module docstring)."""
+def write_settings(
+    path: Path, env: ClaudeEnv | None, statusline: dict[str, str] | None = None
+) -> WriteResult:
+    """Merge `env` into the settings file's `env` block, and set its `statusLine` when given
+    (see the module docstring); `env` None leaves the block as it is."""
     path = Path(path).expanduser()
     target = path.resolve()  # a symlinked settings.json (dotfiles) stays a symlink
     text = target.read_text(encoding="utf-8") if target.exists() else None
@@ -190,19 +194,33 @@ def write_settings(path: Path, env: ClaudeEnv) -> WriteResult:
     old_env = data.get("env", {})
     if not isinstance(old_env, dict):
         raise ConfigError(f'{path}: "env" is not an object; fix it by hand. Nothing was written.')
-    new_env = {**old_env, **env.set}
-    for name in env.unset:
-        new_env.pop(name, None)
-    changes = [
-        f"{k}: {old_env[k]} → {v}" if k in old_env else f"set {k}={v}"
-        for k, v in env.set.items()
-        if old_env.get(k) != v
-    ]
-    changes += [f"removed {k}" for k in env.unset if k in old_env]
+    new_env, changes = dict(old_env), []
+    if env is not None:
+        new_env = {**old_env, **env.set}
+        for name in env.unset:
+            new_env.pop(name, None)
+        changes = [
+            f"{k}: {old_env[k]} → {v}" if k in old_env else f"set {k}={v}"
+            for k, v in env.set.items()
+            if old_env.get(k) != v
+        ]
+        changes += [f"removed {k}" for k in env.unset if k in old_env]
     overridden = sorted(k for k in new_env if _OVERRIDES.match(k))
-    if "env" in data and new_env == old_env:
+    old_line = data.get("statusLine")
+    line_changes = statusline is not None and old_line != statusline
+    if line_changes:
+        new_text = json.dumps(statusline, ensure_ascii=False)
+        old_text = json.dumps(old_line, ensure_ascii=False)
+        changes.append(
+            f"statusLine: {old_text} → {new_text}" if old_line else f"set statusLine={new_text}"
+        )
+    env_same = env is None or ("env" in data and new_env == old_env)
+    if env_same and not line_changes:
         return WriteResult(path, False, None, [], overridden)
-    data["env"] = new_env
+    if env is not None:
+        data["env"] = new_env
+    if statusline is not None:
+        data["statusLine"] = statusline
     out = json.dumps(data, indent=_indent(text), ensure_ascii=False) + "\n"
     backup = None
     if text is not None:
@@ -220,6 +238,12 @@ def write_settings(path: Path, env: ClaudeEnv) -> WriteResult:
         Path(tmp).unlink(missing_ok=True)
         raise
     return WriteResult(path, True, backup, changes, overridden)
+
+
+def statusline_setting() -> dict[str, str]:
+    """Claude Code's `statusLine` for `otelcap statusline`, run by this Python: `-m otelcap`
+    reaches the status line before Typer loads (statusline.py), and works from any venv."""
+    return {"type": "command", "command": f"{shlex.quote(sys.executable)} -m otelcap statusline"}
 
 
 def _parse(path: Path, text: str | None) -> dict[str, object]:
