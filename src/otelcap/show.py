@@ -15,13 +15,16 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otelcap import querypack
 from otelcap.config import Config, check_format
 from otelcap.errors import ConfigError, QueryError
 
-__all__ = ["FORMATS", "show_session", "show_turn"]
+if TYPE_CHECKING:
+    from otelcap.storage.base import Reader
+
+__all__ = ["FORMATS", "show_session", "show_turn", "tell_session", "tell_turn"]
 
 FORMATS = ("text", "json")
 _BLOCKED = "claude_code.tool.blocked_on_user"
@@ -38,35 +41,44 @@ class _Turn:
 
 
 def show_session(config: Config, prefix: str, fmt: str = "text", tz: str | None = None) -> str:
-    """The story of the one session whose id starts with `prefix`."""
+    """`otelcap show session PREFIX`: the story of the one session whose id starts so."""
     check_format(fmt, FORMATS)
     from otelcap import access  # not at import: `otelcap --help` opens no store
 
     with access.open(config) as store:
-        rows = _run(store, "session-lookup", {"prefix": prefix})
-        session = _one(rows, "session_id", "session", prefix, "show session")
-        events = _run(store, "session-events", {"session": session})
-        spans = _run(store, "session-spans", {"session": session})
-    turns = _turns(events, spans)
-    return _render(session, turns, fmt, tz)
+        return tell_session(store, prefix, fmt, tz)
 
 
 def show_turn(config: Config, prefix: str, fmt: str = "text", tz: str | None = None) -> str:
-    """The story of the one turn whose prompt.id starts with `prefix`."""
+    """`otelcap show turn PREFIX`: the story of the one turn whose prompt.id starts so."""
     check_format(fmt, FORMATS)
     from otelcap import access
 
     with access.open(config) as store:
-        rows = _run(store, "turn-lookup", {"prefix": prefix})
-        prompt = _one(rows, "prompt_id", "turn", prefix, "show turn")
-        session = next(r["session_id"] for r in rows if r["prompt_id"] == prompt)
-        events = _run(store, "session-events", {"session": session})
-        spans = _run(store, "session-spans", {"session": session})
+        return tell_turn(store, prefix, fmt, tz)
+
+
+def tell_session(store: Reader, prefix: str, fmt: str = "text", tz: str | None = None) -> str:
+    """The session's story, read from `store` (any Reader: local, remote, either engine)."""
+    rows = _run(store, "session-lookup", {"prefix": prefix})
+    session = _one(rows, "session_id", "session", prefix, "show session")
+    events = _run(store, "session-events", {"session": session})
+    spans = _run(store, "session-spans", {"session": session})
+    return _render(session, _turns(events, spans), fmt, tz)
+
+
+def tell_turn(store: Reader, prefix: str, fmt: str = "text", tz: str | None = None) -> str:
+    """The turn's story, read from `store`."""
+    rows = _run(store, "turn-lookup", {"prefix": prefix})
+    prompt = _one(rows, "prompt_id", "turn", prefix, "show turn")
+    session = next(r["session_id"] for r in rows if r["prompt_id"] == prompt)
+    events = _run(store, "session-events", {"session": session})
+    spans = _run(store, "session-spans", {"session": session})
     turns = [t for t in _turns(events, spans) if t.prompt_id == prompt]
     return _render(session, turns, fmt, tz)
 
 
-def _run(store: Any, name: str, values: dict[str, str | None]) -> list[dict[str, Any]]:
+def _run(store: Reader, name: str, values: dict[str, str | None]) -> list[dict[str, Any]]:
     query = querypack.load(name)
     table = store.query(query.sql_for(store.dialect), query.bind(values))
     rows: list[dict[str, Any]] = table.to_pylist()

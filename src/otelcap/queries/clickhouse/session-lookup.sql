@@ -11,14 +11,26 @@ FROM (
     Timestamp AS seen
   FROM otel_logs
   WHERE
-    SessionId <> '' AND startsWith(SessionId, {prefix: String})
+    SessionId <> ''
+    AND startsWith(SessionId, {prefix: String})
+    AND Timestamp >= {since: DateTime64(9)}
+    AND Timestamp < {until: DateTime64(9)}
+    AND (
+      {session: String} = '' OR SessionId = {session: String}
+    )
   UNION ALL
   SELECT
     SessionId AS session_id,
     Timestamp AS seen
   FROM otel_traces
   WHERE
-    SessionId <> '' AND startsWith(SessionId, {prefix: String})
+    SessionId <> ''
+    AND startsWith(SessionId, {prefix: String})
+    AND Timestamp >= {since: DateTime64(9)}
+    AND Timestamp < {until: DateTime64(9)}
+    AND (
+      {session: String} = '' OR SessionId = {session: String}
+    )
 ) AS seen_in
 GROUP BY
   session_id

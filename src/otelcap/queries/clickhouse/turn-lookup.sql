@@ -8,7 +8,14 @@ SELECT
   COUNT(*) AS events
 FROM otel_logs
 WHERE
-  PromptId <> '' AND SessionId <> '' AND startsWith(PromptId, {prefix: String})
+  PromptId <> ''
+  AND SessionId <> ''
+  AND startsWith(PromptId, {prefix: String})
+  AND Timestamp >= {since: DateTime64(9)}
+  AND Timestamp < {until: DateTime64(9)}
+  AND (
+    {session: String} = '' OR SessionId = {session: String}
+  )
 GROUP BY
   PromptId,
   SessionId
