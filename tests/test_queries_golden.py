@@ -40,6 +40,9 @@ QUERIES = [q.name for q in querypack.load_all()]
 VARIANTS: dict[str, dict[str, str]] = {
     "cost": {"period": "month"},
     "errors-sample": {"per_kind": "2", "seed": "labelling-round-2"},
+    # uuids: a one-digit prefix matches some of the recorded ids and not others
+    "session-lookup": {"prefix": "e"},
+    "turn-lookup": {"prefix": "1"},
 }
 # bench/queries.py makes no spans (Claude Code sends them only with its traces beta), so the
 # recordings with traces on (tools, gzip) carry this query's check on both engines.

@@ -399,6 +399,94 @@ def sql(
         _fail(exc)
 
 
+# --- show: one session's or one turn's story --------------------------------------------------
+
+show_app = typer.Typer(
+    help="Tell one session's or one turn's story: events and spans with durations, tool calls "
+    "and permission decisions, API calls, errors, time waiting on the user, subagents.\n\n"
+    "Example: otelcap show turn 3f2a",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(show_app, name="show")
+
+_SHOW_FORMAT_HELP = "text (default, for people) or json (for scripts)."
+
+
+def _show(
+    what: str,
+    prefix: str,
+    fmt: str,
+    db: Path | None,
+    backend: str | None,
+    clickhouse_url: str | None,
+    clickhouse_user: str | None,
+    clickhouse_database: str | None,
+    timezone: str | None,
+    utc: bool,
+) -> None:
+    from otelcap import config, show
+    from otelcap.errors import OtelcapError
+
+    try:
+        cfg = config.load(
+            _store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database)
+        )
+        zone, _shape = _view(cfg, timezone, utc, None, None, None, False)
+        story = show.show_session if what == "session" else show.show_turn
+        typer.echo(story(cfg, prefix, fmt, zone))
+    except OtelcapError as exc:
+        _fail(exc)
+
+
+@show_app.command("session")
+def show_session(
+    session_id: Annotated[str, typer.Argument(help="A session id, or any unique prefix of one.")],
+    fmt: Annotated[str, typer.Option("--format", help=_SHOW_FORMAT_HELP)] = "text",
+    db: Annotated[Path | None, typer.Option(help=_DB_HELP)] = None,
+    backend: Annotated[str | None, typer.Option(help=_BACKEND_HELP)] = None,
+    clickhouse_url: _ChUrl = None,
+    clickhouse_user: _ChUser = None,
+    clickhouse_database: _ChDatabase = None,
+    timezone: _Timezone = None,
+    utc: _Utc = False,
+) -> None:
+    """Print a session turn by turn: what happened, what it cost, where it failed.
+
+    Exit codes: 0 shown, 1 no session starts with the prefix, 2 several do (they are listed).
+
+    Example: otelcap show session eca05f33
+
+    Example (for scripts, in UTC): otelcap show session eca05f33 --format json --utc
+    """
+    _show("session", session_id, fmt, db, backend, clickhouse_url, clickhouse_user,
+          clickhouse_database, timezone, utc)  # fmt: skip
+
+
+@show_app.command("turn")
+def show_turn(
+    prompt_id: Annotated[str, typer.Argument(help="A prompt.id, or any unique prefix of one.")],
+    fmt: Annotated[str, typer.Option("--format", help=_SHOW_FORMAT_HELP)] = "text",
+    db: Annotated[Path | None, typer.Option(help=_DB_HELP)] = None,
+    backend: Annotated[str | None, typer.Option(help=_BACKEND_HELP)] = None,
+    clickhouse_url: _ChUrl = None,
+    clickhouse_user: _ChUser = None,
+    clickhouse_database: _ChDatabase = None,
+    timezone: _Timezone = None,
+    utc: _Utc = False,
+) -> None:
+    """Print one turn (one prompt): its events and spans, tools, API calls, errors, waiting.
+
+    `otelcap query errors-sample` prints this command for each failing turn it samples.
+
+    Exit codes: 0 shown, 1 no turn starts with the prefix, 2 several do (they are listed).
+
+    Example: otelcap show turn 3f2a --timezone Europe/Berlin
+    """
+    _show("turn", prompt_id, fmt, db, backend, clickhouse_url, clickhouse_user,
+          clickhouse_database, timezone, utc)  # fmt: skip
+
+
 # --- operations: setup claude, doctor, status -------------------------------------------------
 
 _OPS_FORMAT_HELP = "text (default, for people) or json (stable, for scripts)."

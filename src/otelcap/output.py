@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from otelcap.errors import QueryError
 
-__all__ = ["FORMATS", "Shape", "check_format", "format_table", "shape"]
+__all__ = ["FORMATS", "Shape", "check_format", "format_table", "instant", "local_time", "shape"]
 
 FORMATS = ("table", "csv", "json", "markdown")
 
@@ -122,6 +122,19 @@ def format_table(
             return _text_table(names, cells, right, 1_000_000)
         width = shutil.get_terminal_size((100, 24)).columns
     return _fitted(names, cells, right, width, wide)
+
+
+def instant(value: dt.datetime, tz: str | None = None) -> str:
+    """A time for scripts: ISO 8601 with its offset in `tz` (an IANA name; None: UTC, as Z)."""
+    return _iso(value, _zone(tz))
+
+
+def local_time(value: dt.datetime, tz: str | None = None) -> str:
+    """A time for a person: `2026-11-27 23:10:03.120+01:00` in `tz` (None: UTC); the
+    milliseconds because one turn's events are often less than a second apart."""
+    moment = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    text = moment.astimezone(_zone(tz)).isoformat(sep=" ", timespec="milliseconds")
+    return text
 
 
 def _zone(tz: str | None) -> dt.tzinfo:

@@ -11,7 +11,7 @@
 -- category are set on failure signals only (the failures of error-analysis and
 -- errors-sample), error_message is their text (cut to 300 characters), and first_failure
 -- marks the turn's first one: the step to fix. trace_id links an event to its spans
--- (session-spans) when traces are on.
+-- (session-spans) when traces are on; agent_id marks a subagent's events; workflow_step is the turn's slash command.
 WITH
 -- include: failures
 first_at AS (
@@ -41,6 +41,9 @@ events AS (
         Attempt AS event_attempt,
         ErrorType AS event_error_type,
         TraceId AS event_trace,
+        -- set on a subagent's events (the Agent tool's run), '' on the main loop's
+        coalesce(LogAttributes['agent_id'], '') AS event_agent,
+        WorkflowStep AS event_workflow,
         -- the turn's start orders turns; min() over the prompt, not the session's first event
         min(Timestamp) OVER (PARTITION BY SessionId, PromptId) AS turn_started
     FROM otel_logs
@@ -72,7 +75,10 @@ SELECT
     coalesce(c.category, '') AS category,
     coalesce(left(f.Error, 300), '') AS error_message,
     coalesce(f.EventSequence = fa.first_sequence, false) AS first_failure,
-    e.event_trace AS trace_id
+    e.event_trace AS trace_id,
+    e.event_agent AS agent_id,
+    -- the slash command that started the turn ('' for a plain prompt)
+    e.event_workflow AS workflow_step
 FROM events AS e
 LEFT JOIN failures AS f
     ON f.SessionId = e.event_session

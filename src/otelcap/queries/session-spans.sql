@@ -21,7 +21,9 @@ SELECT
     Model AS model,
     Attempt AS attempt,
     Success AS success,
-    StatusCode AS status
+    StatusCode AS status,
+    -- a subagent's spans carry its id (its events carry the same one)
+    coalesce(SpanAttributes['agent_id'], '') AS agent_id
 FROM otel_traces
 WHERE Timestamp >= $since
   AND Timestamp < $until

@@ -195,6 +195,8 @@ WITH failures AS (
     Attempt AS event_attempt,
     ErrorType AS event_error_type,
     TraceId AS event_trace,
+    COALESCE(LogAttributes['agent_id'], '') AS event_agent, /* set on a subagent's events (the Agent tool's run), '' on the main loop's */
+    WorkflowStep AS event_workflow,
     MIN(Timestamp) OVER (PARTITION BY SessionId, PromptId) AS turn_started /* the turn's start orders turns; min() over the prompt, not the session's first event */
   FROM otel_logs
   WHERE
@@ -228,7 +230,9 @@ SELECT
   COALESCE(c.category, '') AS category,
   COALESCE(leftUTF8(f.Error, 300), '') AS error_message,
   COALESCE(f.EventSequence = fa.first_sequence, FALSE) AS first_failure,
-  e.event_trace AS trace_id
+  e.event_trace AS trace_id,
+  e.event_agent AS agent_id,
+  e.event_workflow AS workflow_step /* the slash command that started the turn ('' for a plain prompt) */
 FROM events AS e
 LEFT JOIN failures AS f
   ON f.SessionId = e.event_session

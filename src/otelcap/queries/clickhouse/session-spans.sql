@@ -13,7 +13,8 @@ SELECT
   Model AS model,
   Attempt AS attempt,
   Success AS success,
-  StatusCode AS status
+  StatusCode AS status,
+  COALESCE(SpanAttributes['agent_id'], '') AS agent_id /* a subagent's spans carry its id (its events carry the same one) */
 FROM otel_traces
 WHERE
   Timestamp >= {since: DateTime64(9)}
