@@ -339,10 +339,11 @@ def load(store: object, events: int, seed: int = 7, workers: int | None = None) 
     """Generate and ingest through model → sanitizer → store, in 20k-row flushes."""
     import pyarrow as pa
 
-    from otelcap.model import to_batches
+    from otelcap.model import PromptSteps, to_batches
     from otelcap.sanitize import Sanitizer
 
     sanitizer = Sanitizer()
+    steps = PromptSteps()  # as a server keeps one: a turn's events span several requests
     workers = workers or min(4, os.cpu_count() or 1)
     per = 50_000
     jobs = [(min(per, events - i), seed + i) for i in range(0, events, per)]
@@ -362,7 +363,7 @@ def load(store: object, events: int, seed: int = 7, workers: int | None = None) 
     try:
         for chunk in chunks:
             for signal, data in chunk:
-                conv = to_batches(signal, data)
+                conv = to_batches(signal, data, steps)
                 for table, batch in sanitizer.sanitize(conv.batches).items():
                     pending.setdefault(table, []).append(batch)
                     rows += batch.num_rows
@@ -454,9 +455,10 @@ def main() -> None:
         print(f"{name:<16}{med:>10.1f}{lo:>8.1f}{hi:>8.1f}{rows:>8}")
     if args.chdb:
         from otelcap.model import schema
-        from otelcap.storage.chdb import ChdbStore
+        from otelcap.storage.clickhouse import ClickHouseStore, ClickHouseTarget
 
-        ch = ChdbStore(ttl_days=0)
+        # ClickHouseStore on the in-process engine: the code a ClickHouse server gets.
+        ch = ClickHouseStore(ClickHouseTarget(chdb="", database="bench_queries"), ttl_days=0)
         ch.create_schema()
         for table in schema.TABLES:
             ch.append({table: store.query(f'SELECT * FROM "{table}"').to_batches()})

@@ -1,5 +1,5 @@
-"""The recorded Claude Code sessions (../shared/claude-code, copied to tests/fixtures/claude-code)
-and a replayer that sends each recorded body over the protocol it was recorded with."""
+"""The recorded Claude Code sessions (tests/fixtures/claude-code; its README says how they were
+recorded) and a replayer that sends each recorded body over the protocol it was recorded with."""
 
 from __future__ import annotations
 

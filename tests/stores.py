@@ -20,7 +20,8 @@ import pyarrow as pa
 from otelcap import config as config_mod
 from otelcap.errors import StoreUnavailable
 from otelcap.model import schema
-from otelcap.storage.clickhouse import ClickHouseTarget
+from otelcap.storage.chcommon import DEFAULT_TTL_DAYS
+from otelcap.storage.clickhouse import ClickHouseStore, ClickHouseTarget
 
 SERVER_URL = os.environ.get("OTELCAP_TEST_CLICKHOUSE_URL", "")
 NO_SERVER = "no ClickHouse server: set OTELCAP_TEST_CLICKHOUSE_URL=http://user:pw@host:8123"
@@ -60,6 +61,20 @@ def drop_database(target: ClickHouseTarget) -> None:
         client.command(f"DROP DATABASE IF EXISTS `{target.database}`")
     finally:
         client.close()
+
+
+def chdb_store(ttl_days: int = DEFAULT_TTL_DAYS) -> ClickHouseStore:
+    """ClickHouseStore, the code a server gets, on ClickHouse's engine in-process, in a
+    throwaway database with the tables made. Close it with close_chdb_store."""
+    store = ClickHouseStore(ClickHouseTarget(chdb="", database=throwaway_database()), ttl_days)
+    store.create_schema()
+    return store
+
+
+def close_chdb_store(store: ClickHouseStore) -> None:
+    # Drop first: chdb's in-memory engine lives while a connection does, this store's.
+    drop_database(store.target)
+    store.close()
 
 
 def wait_until(predicate: Any, timeout: float = 30.0, what: str = "condition") -> None:

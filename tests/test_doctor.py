@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 import recordings
+from otelcap import registry
 from otelcap.cli import app
 from otelcap.service import Service
 
@@ -228,23 +229,24 @@ def test_fails_when_the_running_server_cannot_commit(server: Service) -> None:
 
 def test_a_server_file_left_by_a_killed_server_is_a_warning(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    (data_dir / "server.json").write_text(
-        json.dumps(
-            {
-                "pid": 999999,
-                "host": "127.0.0.1",
-                "port": _free_port(),
-                "token": "t",
-                "database": str((data_dir / "otelcap.duckdb").resolve()),
-            }
-        )
+    record = registry.write(
+        data_dir,
+        registry.ServerRecord(
+            pid=999999,
+            host="127.0.0.1",
+            port=_free_port(),
+            token="t",
+            backend="duckdb",
+            dialect="duckdb",
+            target=str(data_dir / "otelcap.duckdb"),
+            key=f"duckdb:{(data_dir / 'otelcap.duckdb').resolve()}",
+        ),
     )
     code, checks = _checks(data_dir, 0, 0)
     assert code == 0
     assert checks["server"]["status"] == "warn"
     assert (
-        "server.json names a server (pid 999999) that no longer answers"
+        f"{record.path} named a server (pid 999999) that no longer answers"
         in (checks["server"]["message"])
     )
 
@@ -289,8 +291,8 @@ print(json.dumps({{"code": doctor.exit_code, "out": doctor.stdout,
 def test_clickhouse_checks_pass_and_read_what_arrived(tmp_path: Path) -> None:
     """ClickHouse's engine in-process (chdb://) behind a real `Service`: the connection, the
     tables and the scratch-table round trip pass, what arrived is read from ClickHouse, and
-    `status` finds the server by its HTTP port. A subprocess: chdb holds one engine per
-    process."""
+    `status` finds the server by its record and asks its control endpoint. A subprocess: chdb
+    holds one engine per process."""
     code = textwrap.dedent(
         _CLICKHOUSE_SESSION.format(
             tests=str(Path(__file__).parent),
@@ -309,7 +311,7 @@ def test_clickhouse_checks_pass_and_read_what_arrived(tmp_path: Path) -> None:
     assert checks["clickhouse"]["status"] == "ok"
     assert checks["clickhouse_tables"]["status"] == "ok"
     assert checks["clickhouse_write"]["status"] == "ok", checks["clickhouse_write"]
-    assert checks["server"]["status"] == "ok"  # found on its HTTP port (no query endpoint)
+    assert checks["server"]["status"] == "ok"  # found by its record, asked on its endpoint
     assert checks["logs"]["data"]["total"] == sum(
         r.items for r in recordings.load("tools-grpc") if r.signal == "logs"
     )
@@ -321,8 +323,70 @@ def test_clickhouse_checks_pass_and_read_what_arrived(tmp_path: Path) -> None:
     assert status["database"].startswith("chdb://")
     assert status["rows"]["otel_logs"] == checks["logs"]["data"]["total"]
     assert status["spool_bytes"] == 0 and status["queue_rows"] == 0
-    assert status["records_last_minute"] is None  # no query endpoint to ask
+    # The control endpoint runs for ClickHouse too (issue 12): the server's own ingest rate.
+    assert status["records_last_minute"] == sum(r.items for r in recordings.load("tools-grpc"))
 
 
 def test_bad_format_is_a_usage_error(tmp_path: Path) -> None:
     assert _doctor(tmp_path, 0, 0, "--format", "yaml")[0] == 2
+
+
+def test_text_never_splits_a_command_a_path_or_a_process() -> None:
+    """The text wraps at 100 columns, but not inside what a user copies: with a long venv
+    path, "pid N (its command line)" was split after N (the README's test command, run from
+    a checkout in a long directory, failed on that)."""
+    from otelcap.ops.doctor import FAIL, WARN, Check, Report, render
+
+    venv = "/tmp/" + "a-very-long-directory-name-" * 3 + "otelcap/.venv"
+    holder = f"pid 4242 ({venv}/bin/python {venv}/bin/pytest -q tests/test_doctor.py (x))"
+    data_dir = "/Users/dev/Library/Application Support/otelcap"
+    command = "`otelcap serve --http-port N` and `otelcap setup claude --http-port N`"
+    report = Report("duckdb", f"{data_dir}/otelcap.duckdb", data_dir, [
+        Check("setup", "http_port", FAIL, f"HTTP port 127.0.0.1:4318 is in use by another "
+              f"program: {holder}", f"stop that program, or choose another port: {command}"),
+        Check("setup", "data_dir", WARN, f"data directory {data_dir} will be created "
+              "(/Users/dev/Library/Application Support is writable); 900.0 MiB free",
+              "free some disk space, or move the data (OTELCAP_DATA_DIR)", {"path": data_dir}),
+    ])  # fmt: skip
+    lines = render(report).splitlines()
+    for whole in (
+        holder,
+        "`otelcap serve --http-port N`",
+        "`otelcap setup claude --http-port N`",
+        data_dir,
+        "/Users/dev/Library/Application Support",
+    ):
+        assert any(whole in line for line in lines), (whole, lines)
+    for line in lines:  # only a line holding one unbreakable span may be longer
+        assert len(line) <= 100 or holder in line, line
+
+
+def test_claude_code_set_up_without_a_collector_is_a_warning(tmp_path: Path) -> None:
+    claude_dir = tmp_path / "claude"
+    claude_dir.mkdir()
+    settings = claude_dir / "settings.json"
+    settings.write_text(
+        json.dumps(
+            {
+                "env": {
+                    "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317",
+                }
+            }
+        )
+    )
+    env = {
+        "OTELCAP_DATA_DIR": str(tmp_path / "data"),
+        "OTELCAP_CONFIG": str(tmp_path / "none.toml"),
+        "OTELCAP_GRPC_PORT": str(_free_port()),
+        "OTELCAP_HTTP_PORT": str(_free_port()),
+        "CLAUDE_CONFIG_DIR": str(claude_dir),
+    }
+    out = CliRunner().invoke(app, ["doctor", "--format", "json"], env=env)
+    checks = {c["name"]: c for c in json.loads(out.output)["checks"]}
+    assert checks["claude"]["status"] == "warn"
+    assert "http://127.0.0.1:4317" in checks["claude"]["message"]
+    assert "otelcap service install" in checks["claude"]["fix"]
+    settings.write_text('{"env": {"CLAUDE_CODE_ENABLE_TELEMETRY": "0"}}')
+    out = CliRunner().invoke(app, ["doctor", "--format", "json"], env=env)
+    assert "claude" not in {c["name"] for c in json.loads(out.output)["checks"]}

@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,6 +80,31 @@ def test_text_format_masks_too(root_logging: None) -> None:
     assert stream.getvalue().rstrip().endswith("INFO otelcap: value *** here")
 
 
+ANTHROPIC_KEY = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWx-Yz01"
+
+
+def test_request_lines_and_every_level_get_the_sanitizers_masks(
+    server_factory: Any, root_logging: None
+) -> None:
+    """At debug level the HTTP receiver logs each request line; a key in the query string or
+    an email in the path (plain or percent-encoded) must reach the log as a placeholder."""
+    stream = io.StringIO()
+    logfmt.setup("debug", "text", stream=stream)
+    svc = server_factory()
+    base = f"http://127.0.0.1:{svc.endpoints.http_port}"
+    _get(f"{base}/healthz?key={ANTHROPIC_KEY}")
+    _get(f"{base}/v1/users/jane.doe@example.com/logs")
+    _get(f"{base}/v1/users/john%40example.org?phone=%2B1%20(415)%20555-0134")
+    logging.getLogger("otelcap.test").warning("retrying for jane.doe@example.com")
+    text = stream.getvalue()
+    for secret in (ANTHROPIC_KEY, "jane.doe@example.com", "john", "555-0134"):
+        assert secret not in text, text
+    assert "/healthz?key=<secret:anthropic>" in text
+    assert "/v1/users/<email>/logs" in text
+    assert "/v1/users/<email>?phone=<phone>" in text
+    assert "WARNING otelcap.test: retrying for <email>" in text
+
+
 def test_bad_log_format_or_level_is_a_usage_error(tmp_path: Path) -> None:
     env = {**os.environ, "OTELCAP_DATA_DIR": str(tmp_path), "OTELCAP_CONFIG": "/nonexistent"}
     for flag in (["--log-format", "xml"], ["--log-level", "loud"]):
@@ -118,11 +144,13 @@ def test_serve_json_log_parses_and_holds_no_secret(tmp_path: Path) -> None:
             if "Ctrl-C" in line:
                 break
         http_port = int(re.search(r"HTTP\s+http://127\.0\.0\.1:(\d+)", banner).group(1))  # type: ignore[union-attr]
-        server = json.loads((tmp_path / "data" / "server.json").read_text())
+        (record,) = (tmp_path / "data" / "servers").glob("*.json")
+        server = json.loads(record.read_text())
         token = server["token"]
         _get(f"http://127.0.0.1:{http_port}/healthz?password={PASSWORD}")
         _get(f"http://127.0.0.1:{http_port}/nowhere/{token}")
         _get(f"http://127.0.0.1:{server['port']}/v1/status?token={token}")
+        _get(f"http://127.0.0.1:{http_port}/v1/logs?key={ANTHROPIC_KEY}")
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
@@ -135,3 +163,4 @@ def test_serve_json_log_parses_and_holds_no_secret(tmp_path: Path) -> None:
     assert any(m.startswith("stopped;") for m in messages)
     assert sum("***" in m for m in messages) >= 3  # the three requests were logged, masked
     assert token not in err and PASSWORD not in err
+    assert ANTHROPIC_KEY not in err and "<secret:anthropic>" in err

@@ -1,4 +1,5 @@
-"""OTLP → Arrow: every AnyValue kind, every metric point kind, defensive casts."""
+"""OTLP → Arrow: every AnyValue kind, every metric point kind, defensive casts, and the
+workflow step the model derives from Claude Code's raw prompt."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from otelcap.model import schema, to_batches
+from otelcap.model import PromptSteps, schema, to_batches
+from otelcap.service import Service
 
 
 def _kv(key: str, **value: object) -> KeyValue:
@@ -221,3 +223,96 @@ def test_many_requests_convert_together_with_per_request_tallies() -> None:
     assert conv.tally.accepted == [2, 1, 0]
     assert conv.tally.rejected == [0, 1, 0]
     assert conv.tally.reasons[0] == "" and "trace_id" in conv.tally.reasons[1]
+
+
+# -- the workflow step (Claude Code enrichment) -----------------------------------------------
+
+
+def _prompt_event(name: str, prompt_id: str, **attrs: str) -> list[KeyValue]:
+    values = {"event.name": name, "prompt.id": prompt_id, **attrs}
+    return [_kv(k, string_value=v) for k, v in values.items()]
+
+
+def _steps(conv: object) -> list[str]:
+    return conv.batches["otel_logs"].column("WorkflowStep").to_pylist()  # type: ignore[attr-defined]
+
+
+def test_workflow_step_is_read_from_the_raw_prompt_and_kept_for_later_requests() -> None:
+    """The turn's first event names the step; its later events arrive in later requests."""
+    steps = PromptSteps()
+    first = _log_request(
+        _prompt_event("user_prompt", "p1", prompt="/review the diff"),
+        _prompt_event("user_prompt", "p2", prompt="<REDACTED>", command_name="commit"),
+        _prompt_event("user_prompt", "p3", prompt="/home/dev is full"),
+        _prompt_event("api_request", "p1"),
+    )
+    assert _steps(to_batches("logs", first, steps)) == ["/review", "/commit", "", "/review"]
+    later = _log_request(_prompt_event("tool_result", "p2"), _prompt_event("tool_result", "p9"))
+    assert _steps(to_batches("logs", later, steps)) == ["/commit", ""]
+    # Without a PromptSteps only the request itself is looked at.
+    assert _steps(to_batches("logs", later)) == ["", ""]
+
+
+def test_prompt_steps_forget_the_oldest_prompts_and_can_be_shared_by_threads() -> None:
+    import threading
+
+    steps = PromptSteps(memory=300)
+    errors: list[BaseException] = []
+
+    def convert(worker: int) -> None:
+        try:
+            for i in range(50):
+                pid = f"w{worker}-{i}"
+                req = _log_request(_prompt_event("user_prompt", pid, command_name=f"c{worker}"))
+                assert _steps(to_batches("logs", req, steps)) == [f"/c{worker}"]
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=convert, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    ids = [f"w{w}-{i}" for w in range(4) for i in range(50)]
+    later = _log_request(*(_prompt_event("tool_result", pid) for pid in ids))
+    got = dict(zip(ids, _steps(to_batches("logs", later, steps)), strict=True))
+    assert got == {pid: f"/c{pid[1]}" for pid in ids}  # 200 turns: every one remembered
+    more = _log_request(*(_prompt_event("user_prompt", f"new-{i}", command_name="x")
+                          for i in range(250)))  # fmt: skip
+    to_batches("logs", more, steps)
+    kept = _steps(to_batches("logs", later, steps))
+    assert kept.count("") == 150  # 300 remembered: the 250 new ones and the latest 50 others
+
+
+def test_a_running_server_keeps_the_step_for_a_turns_later_requests(server: Service) -> None:
+    """Through the receiver and the ingest path: the step comes from the raw prompt of the
+    first request, reaches the events of the second, and the prompt is stored hashed."""
+    import urllib.request
+
+    import duckdb
+
+    for body in (
+        _log_request(_prompt_event("user_prompt", "p1", prompt="/review the diff")),
+        _log_request(_prompt_event("api_request", "p1"), _prompt_event("api_request", "p2")),
+    ):
+        req = urllib.request.Request(
+            f"{server.endpoints.http_url}/v1/logs",
+            data=body,
+            headers={"Content-Type": "application/x-protobuf"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:  # answered after the commit
+            assert resp.status == 200
+    db = server.config.database
+    server.stop()
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT EventName, PromptId, WorkflowStep, LogAttributes['prompt'] FROM otel_logs "
+            "ORDER BY EventName DESC, PromptId"
+        ).fetchall()
+    assert [r[:3] for r in rows] == [
+        ("user_prompt", "p1", "/review"),
+        ("api_request", "p1", "/review"),
+        ("api_request", "p2", ""),
+    ]
+    assert rows[0][3].startswith("hmac-sha256:") and "/review" not in rows[0][3]

@@ -15,6 +15,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -22,10 +23,10 @@ from typer.testing import CliRunner
 
 import recordings
 from conftest import make_config
-from otelcap import querypack
+from otelcap import access, answer, opsql, output, querybuild, querypack, registry
 from otelcap.cli import app
-from otelcap.config import parse_time
-from otelcap.queryapi import SERVER_FILE, QueryError, find_server
+from otelcap.config import Config, parse_time
+from otelcap.errors import QueryError
 from otelcap.service import Service
 from otelcap.storage.duckdb import DuckDBStore
 
@@ -50,7 +51,8 @@ def test_every_query_file_has_a_header_and_the_common_parameters() -> None:
         for p in q.params:
             assert p.description, (q.name, p.name)
             p.parse(p.default)  # every default is a valid value
-        assert "$" not in re.sub(r"\$(since|until|session|period|per_kind|seed)\b", "", q.sql)
+        declared = "|".join(p.name for p in q.params)
+        assert "$" not in re.sub(rf"\$({declared})\b", "", q.sql), "a $name it does not declare"
 
 
 def test_clickhouse_snapshots_are_up_to_date() -> None:
@@ -58,11 +60,22 @@ def test_clickhouse_snapshots_are_up_to_date() -> None:
     pytest.importorskip("sqlglot")
     for q in querypack.load_all():
         checked_in = (CLICKHOUSE_DIR / f"{q.name}.sql").read_text()
-        assert querypack.render_clickhouse(q) == checked_in, (
-            f"{q.name}: run `python -m otelcap.querypack --render` and review the diff"
+        assert querybuild.render_clickhouse(q) == checked_in, (
+            f"{q.name}: run `python -m otelcap.querybuild --render` and review the diff"
         )
     extra = {p.stem for p in CLICKHOUSE_DIR.glob("*.sql")} - {q.name for q in querypack.load_all()}
     assert extra == set(), "a rendered file without its query"
+
+
+def test_the_commands_own_sql_has_up_to_date_clickhouse_snapshots() -> None:
+    """queries/_ops/*.sql (status, export) are rendered like the pack and checked in."""
+    pytest.importorskip("sqlglot")
+    assert querybuild.render_ops(check=True) == [], "run `python -m otelcap.querybuild --render`"
+    ops = Path(querypack.__file__).parent / "queries" / "_ops"
+    names = {q.name.removeprefix("_ops/") for q in opsql.load_all()}
+    assert names >= {"table-rows", "export-days", "export-rows"}
+    assert {p.stem for p in (ops / "clickhouse").glob("*.sql")} == names  # none left over
+    assert {q.name for q in querypack.load_all()}.isdisjoint(names)  # not in the pack's list
 
 
 def _query(sql: str, params: str = "") -> querypack.Query:
@@ -75,7 +88,7 @@ def _query(sql: str, params: str = "") -> querypack.Query:
 
 def test_rendering_overrides_the_known_traps() -> None:
     pytest.importorskip("sqlglot")
-    sql = querypack.render_clickhouse(
+    sql = querybuild.render_clickhouse(
         _query(
             "SELECT quantile_cont(DurationMs, 0.95) AS p95,\n"
             "  TRY_CAST(nullif(LogAttributes['ttft_ms'], '') AS DOUBLE) AS ttft,\n"
@@ -119,7 +132,7 @@ def test_rendering_overrides_the_known_traps() -> None:
 def test_rendering_refuses_what_has_no_exact_twin(sql: str, why: str) -> None:
     pytest.importorskip("sqlglot")
     with pytest.raises(ValueError, match=why):
-        querypack.render_clickhouse(_query(sql))
+        querybuild.render_clickhouse(_query(sql))
 
 
 def test_bad_headers_are_refused() -> None:
@@ -156,6 +169,39 @@ def test_time_parameters(raw: str, want: dt.datetime) -> None:
     assert parse_time(raw, NOW) == want
 
 
+@pytest.mark.parametrize(
+    ("raw", "tz", "want"),
+    [
+        ("2026-11-01", "Europe/Berlin", dt.datetime(2026, 10, 31, 23)),  # local midnight, CET
+        ("2026-07-01", "Europe/Berlin", dt.datetime(2026, 6, 30, 22)),  # summer time, CEST
+        ("2026-11-01T10:30:00", "Asia/Kolkata", dt.datetime(2026, 11, 1, 5, 0)),
+        ("2026-11-01T10:30:00Z", "Asia/Kolkata", dt.datetime(2026, 11, 1, 10, 30)),  # says UTC
+        ("7d", "America/New_York", dt.datetime(2026, 11, 21, 12, 0, 0)),  # a span: no zone
+        ("2026-11-01", "UTC", dt.datetime(2026, 11, 1)),
+    ],
+)
+def test_times_without_a_zone_are_read_in_the_chosen_one(
+    raw: str, tz: str, want: dt.datetime
+) -> None:
+    assert parse_time(raw, NOW, tz) == want
+
+
+def test_time_zone_names_are_checked_and_the_local_one_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from otelcap.config import resolve_timezone
+    from otelcap.errors import ConfigError
+
+    assert resolve_timezone("Asia/Kolkata") == "Asia/Kolkata"
+    with pytest.raises(ConfigError, match=r"unknown time zone 'Mars/Olympus'.*IANA"):
+        resolve_timezone("Mars/Olympus")
+    monkeypatch.setenv("TZ", "America/Chicago")
+    assert resolve_timezone("") == "America/Chicago"
+    cost = querypack.load("cost")
+    assert cost.bind({}, NOW, "America/Chicago")["tz"] == "America/Chicago"
+    assert cost.bind({"tz": "UTC"}, NOW, "America/Chicago")["tz"] == "UTC"  # given wins
+
+
 @pytest.mark.parametrize("raw", ["7 days", "d7", "-3d", "1.5h", "yesterday", ""])
 def test_a_time_no_command_takes_is_refused_naming_the_forms(raw: str) -> None:
     with pytest.raises(ValueError, match="expected 7d, 12h, 30m, 2w, now, 2026-11-01"):
@@ -170,6 +216,8 @@ def test_binding_checks_names_and_values() -> None:
         "until": dt.datetime(2200, 1, 1),
         "session": "",
         "period": "week",
+        "by": "model",
+        "tz": "UTC",  # the header's default; the CLI binds the local zone
     }
     with pytest.raises(QueryError, match="period"):
         cost.bind({"period": "fortnight"})
@@ -203,7 +251,7 @@ def _table() -> pa.Table:
 
 
 def test_json_is_stable_for_scripts() -> None:
-    rows = json.loads(querypack.format_table(_table(), "json"))
+    rows = json.loads(output.format_table(_table(), "json"))
     assert rows[0] == {
         "day": "2026-11-01",
         "started": "2026-11-01T09:30:00.123000Z",
@@ -218,7 +266,7 @@ def test_json_is_stable_for_scripts() -> None:
 
 
 def test_table_csv_and_markdown() -> None:
-    text = querypack.format_table(_table(), "table", width=200)
+    text = output.format_table(_table(), "table", width=200)
     lines = text.splitlines()
     assert lines[0].split() == _table().column_names
     assert "1,234" in lines[2] and "0.1357" in lines[2] and "25.0%" in lines[2]
@@ -226,16 +274,20 @@ def test_table_csv_and_markdown() -> None:
     assert "-0.0000" not in text and "0.0000" in lines[3]
     assert " 1,016 " in lines[2] + " " and "28" in lines[3]  # one precision per column
     assert lines[-1] == "(2 rows)"
-    narrow = querypack.format_table(_table(), "table", width=40)
-    assert narrow.startswith("-[ row 1 ]") and "model       | total" in narrow
-    csv_text = querypack.format_table(_table(), "csv")
+    narrow = output.format_table(_table(), "table", width=40)
+    assert all(len(line) <= 40 for line in narrow.splitlines())
+    assert narrow.splitlines()[0].split() == ["day", "model", "cost_usd"]  # what, and money
+    assert "0.1357" in narrow and "not shown: started, requests" in narrow.replace("\n", " ")
+    wide = output.format_table(_table(), "table", width=40, wide=True)
+    assert wide.startswith("-[ row 1 ]") and "model       | total" in wide  # every column
+    csv_text = output.format_table(_table(), "csv")
     assert csv_text.splitlines()[1] == (
         "2026-11-01,2026-11-01T09:30:00.123000Z,claude-sonnet-4-5,1234,0.1357278,0.25,1016.0"
     )
-    md = querypack.format_table(_table(), "markdown").splitlines()
+    md = output.format_table(_table(), "markdown").splitlines()
     assert md[0].startswith("| day | started |") and md[1].startswith("|---|---|---|---:|")
     with pytest.raises(QueryError, match="format"):
-        querypack.format_table(_table(), "xml")
+        output.format_table(_table(), "xml")
 
 
 # --- the commands, on a file with nobody else on it ------------------------------------------
@@ -268,7 +320,47 @@ def test_explain_prints_how_to_read_a_query_without_running_it(tmp_path: Path) -
     assert "first_failure_turns counts turns whose FIRST failure" in out.output
     assert not (tmp_path / "data").exists()
     unknown = runner.invoke(app, ["query", "nope", "--explain"], env=_env(tmp_path))
-    assert unknown.exit_code == 1 and "the pack has: api-latency" in unknown.output
+    # An unknown query name is a usage error: exit 2, as in every command.
+    assert unknown.exit_code == 2 and "the pack has: " in unknown.output
+    assert "api-latency, " in unknown.output.split("the pack has: ")[1]
+
+
+def test_query_time_zone_grouping_and_shape_flags(recorded_file: Path, tmp_path: Path) -> None:
+    """The recordings ran 2026-11-27 around 22:10 UTC: 28 Nov in Tokyo, 27 Nov in New York."""
+    runner = CliRunner()
+    env = {**_env(tmp_path), "TZ": "Asia/Tokyo"}
+    db = ["--db", str(recorded_file)]
+
+    def cost(*flags: str) -> list[dict[str, Any]]:
+        out = runner.invoke(app, ["query", "cost", *db, "--format", "json", *flags], env=env)
+        assert out.exit_code == 0, out.output
+        return list(json.loads(out.output))
+
+    assert cost()[0]["period"] == "2026-11-28"  # the local zone, from TZ
+    assert cost("--utc")[0]["period"] == "2026-11-27"
+    assert cost("--timezone", "America/New_York")[0]["period"] == "2026-11-27"
+    sessions = runner.invoke(app, ["query", "sessions", *db, "--format", "json"], env=env)
+    started = json.loads(sessions.output)[0]["started"]
+    assert started.startswith("2026-11-28T07:") and started.endswith("+09:00"), started
+    by = cost("--by", "terminal", "--utc")
+    assert "terminal" in by[0] and "model" not in by[0]  # the column is named after the group
+    assert by[-1]["terminal"] == "total"
+    shaped = cost("--utc", "--columns", "model,cost_usd", "--order", "-model", "--limit", "1")
+    assert len(shaped) == 1 and list(shaped[0]) == ["model", "cost_usd"]
+    assert shaped[0]["model"] == "total"  # "total" sorts after "claude-…"
+    for flags, message in [
+        (["--timezone", "Mars/Olympus"], "unknown time zone"),
+        (["--utc", "--timezone", "Europe/Paris"], "contradict"),
+        (["--columns", "nope"], "no column 'nope'"),
+        (["--by", "planet"], "by"),
+    ]:
+        bad = runner.invoke(app, ["query", "cost", *db, *flags], env=env)
+        assert bad.exit_code != 0 and message in bad.output, (flags, bad.output)
+    no_by = runner.invoke(app, ["query", "tool-usage", *db, "--by", "team"], env=env)
+    assert no_by.exit_code == 2 and "cost, " in no_by.output
+    listed = runner.invoke(app, ["query", "--list", "--format", "json"], env=env)
+    names = {q["name"]: q for q in json.loads(listed.output)}
+    assert {p["name"] for p in names["cost"]["params"]} >= {"since", "period", "by", "tz"}
 
 
 def test_query_command_on_a_file(recorded_file: Path, tmp_path: Path) -> None:
@@ -336,36 +428,45 @@ def _replay(server: Service, scenario: str = "toolfail-grpc") -> None:
         pass
 
 
+def _execute(cfg: Config, sql: str) -> pa.Table:
+    """Read-only SQL wherever the access layer finds the data."""
+    with access.open(cfg) as store:
+        return store.query(sql)
+
+
 def test_queries_go_through_the_running_server(server: Service, tmp_path: Path) -> None:
     _replay(server)
     cfg = server.config
-    info_path = cfg.data_dir / SERVER_FILE
+    assert server.record is not None and server.record.path is not None
+    info_path = server.record.path
     assert stat.S_IMODE(info_path.stat().st_mode) == 0o600
-    assert find_server(cfg.data_dir, cfg.database) is not None
+    assert stat.S_IMODE(info_path.parent.stat().st_mode) == 0o700
+    assert access.find(cfg).server is not None
     # In this process the file is open read-write, so a read-only open would fail: an
     # answer proves the endpoint served it.
-    text = querypack.run_named(cfg, "sessions", fmt="json")
+    text = answer.run_named(cfg, "sessions", fmt="json")
     (row,) = json.loads(text)
     direct = querypack.run(server.store, "sessions").to_pylist()[0]
     assert row["session_id"] == direct["session_id"] and row["cost_usd"] == direct["cost_usd"]
     # Arrow over the wire: types arrive as the store made them
-    t = querypack.execute(cfg, "SELECT min(Timestamp) AS t, count(*) AS n FROM otel_logs")
+    t = _execute(cfg, "SELECT min(Timestamp) AS t, count(*) AS n FROM otel_logs")
     assert t.schema.field("t").type == pa.timestamp("ns")
     # a statement that writes is refused, and nothing changed
-    before = querypack.execute(cfg, "SELECT count(*) AS n FROM otel_logs").to_pylist()
+    before = _execute(cfg, "SELECT count(*) AS n FROM otel_logs").to_pylist()
     with pytest.raises(QueryError, match="only SELECT"):
-        querypack.execute(cfg, "DELETE FROM otel_logs")
+        _execute(cfg, "DELETE FROM otel_logs")
     with pytest.raises(QueryError, match="one statement"):
-        querypack.execute(cfg, "SELECT 1; DELETE FROM otel_logs")
+        _execute(cfg, "SELECT 1; DELETE FROM otel_logs")
     with pytest.raises(QueryError, match=r"Binder Error|Catalog Error"):
-        querypack.execute(cfg, "SELECT nope FROM otel_logs")
-    assert querypack.execute(cfg, "SELECT count(*) AS n FROM otel_logs").to_pylist() == before
+        _execute(cfg, "SELECT nope FROM otel_logs")
+    assert _execute(cfg, "SELECT count(*) AS n FROM otel_logs").to_pylist() == before
     server.stop()
     assert not info_path.exists()
 
 
 def test_the_endpoint_wants_the_token(server: Service) -> None:
-    info = json.loads((server.config.data_dir / SERVER_FILE).read_text())
+    (info_path,) = registry.directory(server.config.data_dir).glob("*.json")
+    info = json.loads(info_path.read_text())
     assert info["host"] == "127.0.0.1"
     body = json.dumps({"sql": "SELECT 1", "params": {}}).encode()
     for auth in ({}, {"Authorization": "Bearer wrong"}):
@@ -379,13 +480,19 @@ def test_the_endpoint_wants_the_token(server: Service) -> None:
 
 def test_a_crashed_servers_file_is_ignored(recorded_file: Path, tmp_path: Path) -> None:
     cfg = make_config(tmp_path, db_path=recorded_file)
-    cfg.data_dir.mkdir(parents=True, exist_ok=True)
-    (cfg.data_dir / SERVER_FILE).write_text(
-        json.dumps({"host": "127.0.0.1", "port": 9, "token": "x", "database": str(recorded_file)})
-    )  # port 9 (discard) is closed: like a server killed with -9
-    # the file is taken for this database, so the answer below proves the fallback ran
-    assert find_server(cfg.data_dir, cfg.database) is not None
-    assert querypack.execute(cfg, "SELECT count(*) AS n FROM otel_logs").to_pylist()[0]["n"] > 0
+    # A record for this database whose process lives (this one) but whose port 9 (discard)
+    # is closed: like a server killed with -9 whose pid was reused.
+    record = registry.write(
+        cfg.data_dir,
+        registry.ServerRecord(
+            pid=os.getpid(), host="127.0.0.1", port=9, token="x", backend="duckdb",
+            dialect="duckdb", target=str(recorded_file), key=access.key(cfg),
+        ),
+    )  # fmt: skip
+    # the record is taken for this database, so the answer below proves the fallback ran
+    assert [r.path for r in registry.scan(cfg.data_dir).live] == [record.path]
+    assert _execute(cfg, "SELECT count(*) AS n FROM otel_logs").to_pylist()[0]["n"] > 0
+    assert record.path is not None and not record.path.exists()  # nothing answered: removed
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """The ClickHouse side: the exporter-compatible DDL in schema/clickhouse, run by ClickHouse's
-own engine (chdb), and the store that turns its answers into the Arrow DuckDB gives."""
+own engine (chdb) through ClickHouseStore, the store that turns its answers into the Arrow
+DuckDB gives."""
 
 from __future__ import annotations
 
@@ -9,32 +10,33 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pytest
 
+import stores
 from otelcap.model import schema
 from otelcap.storage.base import ddl_statements
 
 pytest.importorskip("chdb")
-from otelcap.storage.chdb import ChdbStore
+pytest.importorskip("clickhouse_connect")
+from otelcap.storage.clickhouse import ClickHouseStore
 
 
 @pytest.fixture
-def store() -> Iterator[ChdbStore]:
-    s = ChdbStore()
-    s.create_schema()
+def store() -> Iterator[ClickHouseStore]:
+    s = stores.chdb_store()
     yield s
-    s.close()
+    stores.close_chdb_store(s)
 
 
-def _describe(store: ChdbStore, table: str) -> list[dict[str, str]]:
+def _describe(store: ClickHouseStore, table: str) -> list[dict[str, str]]:
     return store.query(f"DESCRIBE TABLE {table}").select(["name", "type"]).to_pylist()
 
 
-def test_ddl_has_every_arrow_column_in_order(store: ChdbStore) -> None:
+def test_ddl_has_every_arrow_column_in_order(store: ClickHouseStore) -> None:
     assert [t for t, _ in ddl_statements("clickhouse")] == list(schema.TABLES)
     for table, arrow in schema.TABLES.items():
         assert [c["name"] for c in _describe(store, table)] == arrow.names, table
 
 
-def test_ddl_follows_the_exporter(store: ChdbStore) -> None:
+def test_ddl_follows_the_exporter(store: ClickHouseStore) -> None:
     types = {c["name"]: c["type"] for c in _describe(store, "otel_logs")}
     assert types["Timestamp"] == "DateTime64(9)"
     assert types["LogAttributes"] == "Map(LowCardinality(String), String)"
@@ -59,16 +61,15 @@ def test_ddl_follows_the_exporter(store: ChdbStore) -> None:
 
 def test_ttl_is_configurable() -> None:
     for days, want in ((30, "toIntervalDay(30)"), (0, None)):
-        s = ChdbStore(ttl_days=days)
+        s = stores.chdb_store(ttl_days=days)
         try:
-            s.create_schema()
             created = s.query("SHOW CREATE TABLE otel_traces").column(0)[0].as_py()
             assert (want in created) if want else ("TTL" not in created)
         finally:
-            s.close()
+            stores.close_chdb_store(s)
 
 
-def test_a_stock_collector_row_fills_the_promoted_columns(store: ChdbStore) -> None:
+def test_a_stock_collector_row_fills_the_promoted_columns(store: ClickHouseStore) -> None:
     """The exporter writes only its own columns; the DEFAULT expressions do the rest,
     defensively (a number that is no number is NULL, not an error)."""
     row = {
@@ -113,7 +114,7 @@ def test_a_stock_collector_row_fills_the_promoted_columns(store: ChdbStore) -> N
     }
 
 
-def test_results_look_like_duckdbs(store: ChdbStore) -> None:
+def test_results_look_like_duckdbs(store: ClickHouseStore) -> None:
     batch = pa.RecordBatch.from_pylist(
         [{"Timestamp": dt.datetime(2026, 11, 27, 22, 9, 13, 512000), "SessionId": "s"}],
         schema=pa.schema([("Timestamp", schema.TS), ("SessionId", pa.string())]),
@@ -135,7 +136,7 @@ def test_results_look_like_duckdbs(store: ChdbStore) -> None:
     assert row["d"] == dt.date(2026, 11, 27)
 
 
-def test_parameters_are_bound_by_name(store: ChdbStore) -> None:
+def test_parameters_are_bound_by_name(store: ClickHouseStore) -> None:
     t = store.query(
         "SELECT {since:DateTime64(9)} AS since, {s:String} AS s, {n:Int64} AS n",
         {"since": dt.datetime(2026, 11, 1, 10, 30), "s": "x' OR '1'='1", "n": 3},
@@ -146,10 +147,8 @@ def test_parameters_are_bound_by_name(store: ChdbStore) -> None:
 
 
 def test_stores_are_isolated() -> None:
-    a, b = ChdbStore(), ChdbStore()
+    a, b = stores.chdb_store(), stores.chdb_store()
     try:
-        a.create_schema()
-        b.create_schema()
         # A current timestamp: a 1970 default would be dropped by the 90-day TTL on merge.
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         batch = pa.RecordBatch.from_pylist([{"SessionId": "only-in-a", "Timestamp": now}])
@@ -157,5 +156,5 @@ def test_stores_are_isolated() -> None:
         assert a.query("SELECT count() AS n FROM otel_logs").to_pylist() == [{"n": 1}]
         assert b.query("SELECT count() AS n FROM otel_logs").to_pylist() == [{"n": 0}]
     finally:
-        a.close()
-        b.close()
+        stores.close_chdb_store(a)
+        stores.close_chdb_store(b)

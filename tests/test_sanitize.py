@@ -1,5 +1,6 @@
 """The sanitizer on Arrow batches: field rules and their settings, every kind of string
-column, the keyed hash and its key file, the workflow step, and `describe_rules`."""
+column, the keyed hash and its key file, the workflow step read before the prompt is hashed,
+and `describe_rules`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 
 from otelcap import config as config_mod
 from otelcap.errors import ConfigError
+from otelcap.model import PromptSteps
 from otelcap.model.schema import LOGS, METRICS_SUM, TABLES, TRACES
 from otelcap.sanitize import Sanitizer, describe_rules, render_rules
 from otelcap.sanitize.keyed import KEY_FILE, KeyedHash, load_or_create_key
@@ -336,7 +338,10 @@ def test_a_damaged_key_is_a_clear_error_and_loose_permissions_are_fixed(tmp_path
 
 
 def test_workflow_step_from_command_name_or_a_leading_slash_word(tmp_path: Path) -> None:
+    """The model reads the step from the raw prompt (PromptSteps), then the sanitizer hashes
+    the prompt: the order of the ingest path."""
     s = _sanitizer(tmp_path)
+    steps = PromptSteps()
     batch = _logs(
         {"event.name": "user_prompt", "prompt.id": "p1", "prompt": "/review the diff"},
         {"event.name": "user_prompt", "prompt.id": "p2", "prompt": "x", "command_name": "commit"},
@@ -346,17 +351,33 @@ def test_workflow_step_from_command_name_or_a_leading_slash_word(tmp_path: Path)
         {"event.name": "api_request", "prompt.id": "p1"},
         {"event.name": "api_request", "prompt.id": ""},
     )  # fmt: skip
-    out = s.sanitize({"otel_logs": batch})["otel_logs"]
+    out = s.sanitize({"otel_logs": steps.fill(batch)})["otel_logs"]
     assert out.column("WorkflowStep").to_pylist() == [
         "/review", "/commit", "", "/plugin:deploy", "/review", ""
     ]  # fmt: skip
     assert _attrs(out)[0]["prompt"] == _hash(s, "/review the diff")
     # A later request carries the rest of the prompt's events.
     later = _logs({"event.name": "tool_result", "prompt.id": "p2"}, {"prompt.id": "p9"})
-    assert s.sanitize({"otel_logs": later})["otel_logs"].column("WorkflowStep").to_pylist() == [
+    filled = steps.fill(later)
+    assert s.sanitize({"otel_logs": filled})["otel_logs"].column("WorkflowStep").to_pylist() == [
         "/commit",
         "",
     ]
+
+
+def test_the_sanitizer_derives_no_column(tmp_path: Path) -> None:
+    """A pure policy: WorkflowStep is the model's; the sanitizer leaves it as it arrives,
+    and still applies the pattern rules to it like to any string."""
+    s = _sanitizer(tmp_path)
+    batch = _logs(
+        {"event.name": "user_prompt", "prompt.id": "p1", "prompt": "/review the diff"},
+        {"event.name": "user_prompt", "prompt.id": "p2", "command_name": "commit"},
+        {"event.name": "api_request", "prompt.id": "p2"},
+        WorkflowStep=["", "/commit", f"/{EMAIL}"],
+    )
+    out = s.sanitize({"otel_logs": batch})["otel_logs"]
+    assert out.column("WorkflowStep").to_pylist() == ["", "/commit", "/<email>"]
+    assert _attrs(out)[0]["prompt"] == _hash(s, "/review the diff")
 
 
 # -- describe_rules ---------------------------------------------------------------------------
@@ -386,7 +407,7 @@ def test_every_column_of_every_table_is_handled_and_unknown_text_shapes_fail_clo
         batch = pa.RecordBatch.from_pylist([{}], schema=schema)
         out = s.sanitize({table: batch})[table]
         changed = [f.name for f in schema if not out.column(f.name).equals(batch.column(f.name))]
-        assert changed == (["WorkflowStep"] if table == "otel_logs" else []), table
+        assert changed == [], table  # WorkflowStep is the model's to fill (PromptSteps)
     odd = pa.RecordBatch.from_pylist(
         [{"x": {"a": EMAIL}}], schema=pa.schema([("x", pa.struct([("a", pa.string())]))])
     )

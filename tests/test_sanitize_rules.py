@@ -182,10 +182,37 @@ def test_redact_array_keeps_nulls_positions_and_length() -> None:
     assert redact_array(pa.array([], pa.string())).to_pylist() == []
 
 
+EDGES = [
+    "a@b.cc-d@e.ff",  # a second email right after the first one's end
+    "x@y.zz@w.qq",
+    "key=" + "A" * 300 + "@example.com",
+    "line one\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n",  # truncated: \z
+    "pass\vword=hunter2",
+    "GET /v1/logs?key=sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWx-Yz01&u=jane@example.com HTTP/1.1",
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [r.example for r in PATTERN_RULES]
+    + [t for t, _ in SECRETS]
+    + [e for _, e in SECRETS]
+    + NOT_SECRET
+    + [PLANTED_PROMPT]
+    + EDGES,
+)
+def test_the_python_twin_for_log_lines_equals_the_arrow_rules(text: str) -> None:
+    """logfmt masks log lines with redact_line (Python's re, compiled once); it must replace
+    exactly what the sanitizer's RE2 rules replace."""
+    from otelcap.sanitize.rules import redact_line
+
+    assert redact_line(text) == redact_text(text)
+
+
 def _table_strings() -> list[str]:
     """Every string of the tables above, each alone and a few glued together."""
     texts = [t for t, _ in SECRETS] + NOT_SECRET + [r.example for r in PATTERN_RULES]
-    texts.append(PLANTED_PROMPT)
+    texts += [PLANTED_PROMPT, *EDGES]
     return texts + [" ".join(texts[i : i + 3]) for i in range(0, len(texts), 3)]
 
 

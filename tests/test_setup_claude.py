@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -169,3 +170,46 @@ def test_write_refuses_a_file_it_cannot_merge(tmp_path: Path, content: str, mess
 def test_bad_protocol_and_format_are_usage_errors(tmp_path: Path) -> None:
     assert _run(tmp_path, "--protocol", "http")[0] == 2
     assert _run(tmp_path, "--format", "yaml")[0] == 2
+
+
+def test_write_keeps_the_configured_protocol_and_says_old_to_new(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.json"
+    settings.write_text(
+        json.dumps(
+            {
+                "env": {
+                    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9999",
+                }
+            }
+        )
+    )
+    code, out, err = _run(tmp_path, "--write", "--settings", str(settings))
+    assert code == 0, err
+    env = json.loads(settings.read_text())["env"]
+    assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/json"  # not switched to grpc
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:14318"
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT: http://127.0.0.1:9999 → http://127.0.0.1:14318" in out
+    assert "set OTEL_LOGS_EXPORTER=otlp" in out
+    assert "no otelcap answers here now" in err  # nothing runs on 14317/14318
+
+    code, out, _ = _run(tmp_path, "--write", "--settings", str(settings), "--protocol", "grpc")
+    assert code == 0
+    assert json.loads(settings.read_text())["env"]["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc"
+    assert "OTEL_EXPORTER_OTLP_PROTOCOL: http/json → grpc" in out
+
+
+def test_a_running_servers_ports_win_over_the_configured_ones(
+    tmp_path: Path, server_factory: Any
+) -> None:
+    svc = server_factory()  # free ports, data in tmp_path/data
+    data = str(tmp_path / "data")
+    code, out, err = _run(tmp_path, OTELCAP_DATA_DIR=data)
+    assert code == 0
+    assert _exports(out)["OTEL_EXPORTER_OTLP_ENDPOINT"] == (
+        f"http://127.0.0.1:{svc.endpoints.grpc_port}"
+    )
+    assert "no otelcap answers" not in err
+    # An explicit port is what the user asked for, running server or not.
+    code, out, _ = _run(tmp_path, "--grpc-port", "14999", OTELCAP_DATA_DIR=data)
+    assert _exports(out)["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:14999"

@@ -12,8 +12,8 @@ from typing import Any
 from typer.testing import CliRunner
 
 import recordings
+from otelcap import access
 from otelcap.cli import app
-from otelcap.queryapi import find_server
 from otelcap.service import Service
 
 
@@ -88,15 +88,16 @@ def test_no_database_yet(tmp_path: Path) -> None:
 
 
 def test_the_status_endpoint_needs_the_token(server: Service) -> None:
-    found = find_server(server.config.data_dir, server.config.database)
+    found = access.find(server.config).server
     assert found is not None
-    conn = http.client.HTTPConnection(found.host, found.port, timeout=10)
+    conn = http.client.HTTPConnection(found.record.host, found.record.port, timeout=10)
     try:
         conn.request("GET", "/v1/status")
         resp = conn.getresponse()
         assert resp.status == 401
         resp.read()
-        conn.request("GET", "/v1/status", headers={"Authorization": f"Bearer {found.token}"})
+        auth = {"Authorization": f"Bearer {found.record.token}"}
+        conn.request("GET", "/v1/status", headers=auth)
         resp = conn.getresponse()
         assert resp.status == 200
         assert json.loads(resp.read())["grpc_port"] == server.endpoints.grpc_port

@@ -202,3 +202,27 @@ def test_a_database_another_process_holds_is_a_clear_error(tmp_path: Any) -> Non
         holder.kill()
         holder.wait()
     DuckDBStore(path).close()  # free again once the holder is gone
+
+
+def test_the_commands_own_sql_runs_on_every_backend(store: Any) -> None:
+    """queries/_ops: status's rows per table and export's days and windows, in the store's
+    dialect (the ClickHouse form is the checked-in rendering)."""
+    from otelcap import opsql
+
+    for i, table in enumerate(schema.TABLES):
+        store.append({table: [stores.full_batch(table, i + 1)]})
+    got = store.query(opsql.sql("table-rows", store.dialect)).to_pylist()
+    assert {r["tbl"]: int(r["n"]) for r in got} == {t: i + 1 for i, t in enumerate(schema.TABLES)}
+    # full_batch's rows are a second apart, starting a day ago: one or two UTC days.
+    days = store.query(
+        opsql.sql("export-days", store.dialect, "otel_logs"),
+        {"since": dt.datetime(1970, 1, 1), "until": dt.datetime(2262, 4, 11)},
+    ).to_pylist()
+    assert sum(int(r["n"]) for r in days) == 1 and isinstance(days[0]["day"], dt.date)
+    lo = dt.datetime.combine(days[0]["day"], dt.time())
+    rows = store.query(
+        opsql.sql("export-rows", store.dialect, "otel_metrics_sum"),
+        {"lo": lo - dt.timedelta(days=1), "hi": lo + dt.timedelta(days=2)},
+    )
+    assert rows.column_names == schema.TABLES["otel_metrics_sum"].names
+    assert rows.num_rows == 3

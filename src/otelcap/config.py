@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +56,21 @@ class Config:
     host: str = "127.0.0.1"
     grpc_port: int = 4317
     http_port: int = 4318
+    # HTTP connections, one thread each (receiver/http.py). Claude Code opens 1-3 per process
+    # (one per signal) and keeps them alive between exports, so 128 serves a team of dozens
+    # of running sessions; gRPC clients share one connection and 32 workers instead. Past the
+    # bound a new connection is answered 503 + Retry-After and closed: OTLP exporters retry
+    # that, while one left waiting in the listen backlog gets no answer before the exporter's
+    # own 10 s timeout, which the JS exporter Claude Code uses does not retry.
+    http_max_connections: int = 128
+    # A request, headers and body, must arrive within this many seconds of its first byte,
+    # however slowly it trickles (a slowloris client is cut off here): OTLP exporters give up
+    # on an export after 10 s (OTEL_EXPORTER_OTLP_TIMEOUT), so no one waits on a slower one.
+    http_read_timeout_s: int = 10
+    # A kept-alive connection with no new request for this long is closed. Longer than Claude
+    # Code's 5 s log export interval, so an active session keeps its connection; short enough
+    # that a vanished client's slot is free again within half a minute.
+    http_idle_timeout_s: int = 30
     # Limits on one request. 16 MiB after decompression; a gzip body that inflates more than
     # 200x is refused before it is fully inflated (real OTLP JSON compresses 10-30x).
     max_body_bytes: int = 16 * MiB
@@ -64,7 +81,26 @@ class Config:
     flush_interval_ms: int = 100
     # Rows waiting for the writer before the receiver answers "retry later".
     queue_max_rows: int = 400_000
+    # Decompressed request bytes being decoded, converted or waiting for their commit, past
+    # which a request is answered "retry later" (one arriving with nothing else in flight is
+    # always taken); 0: no limit. One 8.6 MiB request (11,720 Claude Code log records) alone
+    # peaks at ~360 MB, so about one of them fits under 400 MB. 16 such requests at once, peak
+    # RSS (VmHWM of `otelcap serve`, 2 cores): no limit 804 MB over HTTP, 1,168 MB over gRPC,
+    # 1,487 MB as JSON; 32 MiB 503 MB; 16 MiB 421 MB (gRPC 479, JSON 353), the 15 not taken
+    # answered 503 / UNAVAILABLE; 8 MiB 406 MB. Claude Code's own requests are a few KiB,
+    # and 16 clients of 1,000-record requests (bench/ingest.py) hold ~12 MiB: 16 MiB refuses
+    # neither.
+    max_inflight_bytes: int = 16 * MiB
     grpc_workers: int = 32
+    # A gRPC connection with no call for this long is closed (GOAWAY; the client reconnects at
+    # its next export). Claude Code exports at least every 60 s (metrics) while it runs.
+    # 0: never, here and below.
+    grpc_idle_timeout_s: int = 300
+    # Every gRPC connection is closed at this age (GOAWAY, then 35 s for its calls to finish),
+    # which bounds how long a client that never finishes sending its message holds a worker
+    # (grpcio waits for it without a deadline): at most 155 s. Reconnecting every 2 minutes
+    # costs a Claude Code process a TCP and HTTP/2 handshake.
+    grpc_max_connection_age_s: int = 120
     # Privacy (otelcap.sanitize; `otelcap privacy` prints every rule). Prompt and response
     # text, and tool content (tool_parameters, tool_input, full_command, tool.output events,
     # raw API bodies): hash (keyed HMAC-SHA256, length kept), drop, or redact (kept, with
@@ -93,6 +129,9 @@ class Config:
     # DuckDB keeps rows this long (by their event time), pruned at start and hourly while
     # `otelcap serve` runs: 90d, 12w, 36h; 0 keeps everything. ClickHouse has its TTL instead.
     retention: str = "90d"
+    # Day, week and month buckets and printed times use this IANA zone; "" is the local one
+    # (the TZ variable, else the system's), "UTC" is UTC (what --utc says).
+    timezone: str = ""
     # DuckDB's memory_limit (its buffer pool: cached blocks, rows not yet checkpointed, query
     # working memory, which spills to <db>.tmp beyond it). DuckDB's own default is 80% of RAM,
     # and a long-running collector kept growing towards it: after the query pack ran twice on
@@ -110,15 +149,28 @@ class Config:
     # events neither was slower: at 32,768 error-analysis 112 ms, sessions 110, as before).
     # 32,768 takes most of the ingest gain for about a third of the query cost.
     duckdb_row_group_size: int = 32_768
+    # Spending limits in USD for `otelcap budget` (the [budget] table: daily, weekly,
+    # monthly; `otelcap budget set` writes it). 0: no limit.
+    budget_daily: float = 0.0
+    budget_weekly: float = 0.0
+    budget_monthly: float = 0.0
 
     @property
     def database(self) -> Path:
         return self.db_path if self.db_path is not None else self.data_dir / "otelcap.duckdb"
 
+    @property
+    def names_data(self) -> bool:
+        """Whether this configuration names its data (--db or OTELCAP_DB, or another backend
+        than the default) rather than falling back to the default file; a command that does
+        not name its data uses whichever one server runs (access.py)."""
+        return self.db_path is not None or self.backend != Config.backend
+
 
 _INT_FIELDS = {f.name for f in dataclasses.fields(Config) if f.type in ("int", int)}
 _PATH_FIELDS = {"data_dir", "db_path"}
 _BOOL_FIELDS = {f.name for f in dataclasses.fields(Config) if f.type in ("bool", bool)}
+_FLOAT_FIELDS = {f.name for f in dataclasses.fields(Config) if f.type in ("float", float)}
 _BACKENDS = ("duckdb", "clickhouse")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
@@ -137,6 +189,14 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if number < 0:
             raise ConfigError(f"{source}: {name} must not be negative, got {number}")
         return number
+    if name in _FLOAT_FIELDS:
+        try:
+            real = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: {name} must be a number, got {value!r}") from None
+        if not math.isfinite(real) or real < 0:
+            raise ConfigError(f"{source}: {name} must be a number of 0 or more, got {value!r}")
+        return real
     if name in _PATH_FIELDS:
         return Path(str(value)).expanduser()
     return str(value)
@@ -157,7 +217,25 @@ def _from_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path}: unknown keys {', '.join(unknown)}")
     values = {k: _coerce(k, v, str(path)) for k, v in section.items() if k in known}
     values.update(_privacy_from_file(raw.get("privacy", {}), path))
+    values.update(_budget_from_file(raw.get("budget", {}), path))
     return values
+
+
+BUDGET_PERIODS = ("daily", "weekly", "monthly")
+
+
+def _budget_from_file(section: Any, path: Path) -> dict[str, Any]:
+    """A [budget] table: `daily = 20.0` sets budget_daily (USD)."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: [budget] must be a table")
+    unknown = sorted(k for k in section if k not in BUDGET_PERIODS)
+    if unknown:
+        raise ConfigError(
+            f"config file {path}: unknown [budget] keys {', '.join(unknown)} "
+            f"(known: {', '.join(BUDGET_PERIODS)})"
+        )
+    where = f"{path} [budget]"
+    return {"budget_" + k: _coerce("budget_" + k, v, where) for k, v in section.items()}
 
 
 def _privacy_from_file(section: Any, path: Path) -> dict[str, Any]:
@@ -177,13 +255,26 @@ def _privacy_from_file(section: Any, path: Path) -> dict[str, Any]:
     }
 
 
+# Shorter names people type; the field's own name (OTELCAP_DB_PATH) wins when both are set.
+_ENV_ALIASES = {"OTELCAP_DB": "db_path"}
+
+
 def _from_env(env: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    for key, name in _ENV_ALIASES.items():
+        if env.get(key):
+            out[name] = _coerce(name, env[key], key)
     for f in dataclasses.fields(Config):
         key = ENV_PREFIX + f.name.upper()
         if key in env and env[key] != "":
             out[f.name] = _coerce(f.name, env[key], key)
     return out
+
+
+def config_file_path(env: dict[str, str] | None = None) -> Path:
+    """The config file: $OTELCAP_CONFIG, else ~/.config/otelcap/config.toml."""
+    env = dict(os.environ) if env is None else env
+    return Path(env.get(ENV_PREFIX + "CONFIG", "") or default_config_file())
 
 
 def load(
@@ -193,7 +284,7 @@ def load(
 ) -> Config:
     """Build the effective Config. `overrides` are flags; None values mean "not given"."""
     env = dict(os.environ) if env is None else env
-    file_path = config_file or Path(env.get(ENV_PREFIX + "CONFIG", "") or default_config_file())
+    file_path = config_file or config_file_path(env)
     values: dict[str, Any] = {}
     values.update(_from_file(file_path))
     values.update(_from_env(env))
@@ -213,6 +304,9 @@ def load(
     for port_name in ("grpc_port", "http_port"):
         if getattr(cfg, port_name) > 65535:
             raise ConfigError(f"{port_name} must be 0-65535, got {getattr(cfg, port_name)}")
+    for name in ("http_max_connections", "http_read_timeout_s", "http_idle_timeout_s"):
+        if getattr(cfg, name) < 1:  # 0 would refuse every connection or time out at once
+            raise ConfigError(f"{name} must be at least 1, got {getattr(cfg, name)}")
     parse_duration(cfg.retention, "retention")  # a bad value fails at start, not an hour later
     return cfg
 
@@ -233,10 +327,40 @@ def parse_duration(text: str, what: str = "duration") -> dt.timedelta | None:
 _TIME_FORMS = "7d, 12h, 30m, 2w, now, 2026-11-01 or an ISO time"
 
 
-def parse_time(text: str, now: dt.datetime | None = None) -> dt.datetime:
+def resolve_timezone(name: str = "") -> str:
+    """The IANA name of a zone: `name` when it is one, the local zone for "" (TZ, else the
+    system's; UTC when neither names a zone). Raises ConfigError for an unknown name."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"unknown time zone {name!r}: give an IANA name such as Europe/Berlin or "
+                "America/New_York, or --utc"
+            ) from None
+        return name
+    tz_env = os.environ.get("TZ", "").lstrip(":")
+    if tz_env and ("/" in tz_env or tz_env == "UTC"):  # an IANA name (not a POSIX rule)
+        try:
+            ZoneInfo(tz_env)
+            return tz_env
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    try:
+        import tzlocal  # caches its answer: TZ is read above, each time
+
+        local = tzlocal.get_localzone_name()
+    except Exception:  # no zone configured (a bare container): UTC is the honest answer
+        local = None
+    return local if local and local != "localtime" else "UTC"
+
+
+def parse_time(text: str, now: dt.datetime | None = None, tz: str | None = None) -> dt.datetime:
     """A point in time as `--since`/`--until` take it, for every command: `7d`, `12h`,
-    `30m`, `45s`, `2w` before now, `now`, `2026-11-01` or an ISO time (UTC unless it
-    says otherwise) → naive UTC. Raises ValueError naming the accepted forms."""
+    `30m`, `45s`, `2w` before now, `now`, `2026-11-01` or an ISO time (in `tz`, UTC when
+    None, unless it says otherwise) → naive UTC. Raises ValueError naming the accepted forms."""
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     raw = str(text).strip()
     if raw.lower() == "now":
@@ -248,7 +372,45 @@ def parse_time(text: str, now: dt.datetime | None = None) -> dt.datetime:
         t = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"expected {_TIME_FORMS}, got {text!r}") from None
+    if t.tzinfo is None and tz and tz != "UTC":
+        from zoneinfo import ZoneInfo
+
+        t = t.replace(tzinfo=ZoneInfo(tz))  # 2026-11-01 is that day's midnight in `tz`
     return t.astimezone(dt.timezone.utc).replace(tzinfo=None) if t.tzinfo else t
+
+
+def check_format(fmt: str, allowed: tuple[str, ...]) -> str:
+    """`--format`: one of `allowed`, else a usage error worded the same in every command."""
+    if fmt not in allowed:
+        raise ConfigError(f"--format must be one of {', '.join(allowed)}, got {fmt!r}")
+    return fmt
+
+
+def time_window(
+    since: str | dt.datetime | None,
+    until: str | dt.datetime | None,
+    now: dt.datetime | None = None,
+    tz: str | None = None,
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """`--since` and `--until` as every command takes them (parse_time's forms, read in `tz`,
+    or a datetime) → naive UTC; ConfigError (a usage error) naming the flag, and when --since
+    is not before --until: such a window holds nothing, which is a mistake, not an answer."""
+    out: list[dt.datetime | None] = []
+    for flag, raw in (("--since", since), ("--until", until)):
+        if raw is None or isinstance(raw, dt.datetime):
+            out.append(raw)
+            continue
+        try:
+            out.append(parse_time(raw, now, tz))
+        except ValueError as exc:
+            raise ConfigError(f"{flag}: {exc}") from None
+    start, end = out
+    if start is not None and end is not None and start >= end:
+        raise ConfigError(
+            f"--since ({start.isoformat(sep=' ')} UTC) is not before --until "
+            f"({end.isoformat(sep=' ')} UTC): no row can match; swap them or widen the window"
+        )
+    return start, end
 
 
 def _has_password(url: Any) -> bool:
@@ -258,3 +420,78 @@ def _has_password(url: Any) -> bool:
         return bool(url) and urlsplit(str(url)).password is not None
     except ValueError:
         return False
+
+
+_TABLE_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_-]+)\s*\]\s*(#.*)?$")
+_ANY_HEADER = re.compile(r"^\s*\[")
+
+
+def update_file_table(path: Path, table: str, values: dict[str, float | None]) -> None:
+    """Set (a number) or remove (None) keys of one `[table]` of a TOML config file, keeping
+    every other line as it was, comments included; the file and the table are made when
+    missing, and a table left with nothing in it is removed. The new text is parsed before
+    it replaces the file (written beside it, then renamed), so a failed edit leaves the file
+    as it was. A table written another way (inline, dotted keys) is refused: edit it by hand."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    try:
+        before = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML ({exc}); fix it first") from None
+    lines = text.splitlines()
+    start = next(
+        (i for i, line in enumerate(lines) if (m := _TABLE_HEADER.match(line)) and m[1] == table),
+        None,
+    )
+    if start is None and table in before:
+        raise ConfigError(
+            f"config file {path} sets {table} without a [{table}] header; edit it by hand"
+        )
+    if start is None:
+        start = len(lines) + (1 if lines and lines[-1].strip() else 0)
+        lines += [""] * (start - len(lines)) + [f"[{table}]"]
+    end = next((i for i in range(start + 1, len(lines)) if _ANY_HEADER.match(lines[i])), len(lines))
+    body = lines[start + 1 : end]
+    pending = dict(values)
+    kept = []
+    for line in body:
+        key = line.split("=", 1)[0].strip() if "=" in line else None
+        if key in pending:
+            value = pending.pop(key)
+            if value is not None:
+                kept.append(f"{key} = {float(value)!r}")
+        else:
+            kept.append(line)
+    while kept and not kept[-1].strip():  # new keys go after the table's last line
+        kept.pop()
+    kept += [f"{k} = {float(v)!r}" for k, v in pending.items() if v is not None]
+    if kept:
+        section = [lines[start], *kept] + ([""] if end < len(lines) else [])
+    else:  # nothing left: the header goes, with the blank lines that set it off
+        while start > 0 and not lines[start - 1].strip():
+            start -= 1
+        section = [""] if start > 0 and end < len(lines) else []
+    new_lines = lines[:start] + section + lines[end:]
+    new_text = "\n".join(new_lines).strip("\n")
+    new_text = new_text + "\n" if new_text else ""
+    try:
+        after = tomllib.loads(new_text)
+    except tomllib.TOMLDecodeError as exc:  # pragma: no cover - a bug here, not the user's
+        raise ConfigError(f"could not edit [{table}] in {path} ({exc}); edit it by hand") from None
+    want = {**before.get(table, {}), **values}
+    want = {k: v for k, v in want.items() if v is not None}
+    if after.get(table, {}) != want or {k: v for k, v in after.items() if k != table} != {
+        k: v for k, v in before.items() if k != table
+    }:
+        raise ConfigError(f"could not edit [{table}] in {path} safely; edit it by hand")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    # the file may hold a ClickHouse password: a new one is private, an old one keeps its mode
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(new_text)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)

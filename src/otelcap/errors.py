@@ -33,3 +33,17 @@ class StoreUnavailable(OtelcapError):
 
 class ConfigError(OtelcapError):
     """A flag, environment variable or config file value is wrong."""
+
+
+class QueryError(OtelcapError):
+    """A query failed: bad SQL, a bad parameter, a statement that is not read-only, or the
+    engine's own refusal (its message is kept)."""
+
+
+class NoDatabase(ConfigError):
+    """The DuckDB file a command was pointed at does not exist (yet)."""
+
+
+class NotReadOnly(QueryError):
+    """SQL that would do more than read otelcap's tables (write, DDL, a file, ATTACH, an
+    extension, a setting, a pragma): refused where only reading is allowed."""

@@ -2,22 +2,23 @@
 bundles into the DuckDB store. The layout on disk is storage/bundle.py's.
 
 Export reads the store a window of whole days at a time (about WINDOW_ROWS rows, sorted by
-time) and writes one file per table and UTC day. It reads through the running `otelcap serve`
-(its loopback query endpoint) when that holds the DuckDB file, and opens the store read-only
-otherwise; ClickHouse is read directly. Everything in the store was sanitized at ingest, so a
-bundle holds nothing the store does not; the manifest says which rules were active.
+time) and writes one file per table and UTC day. The access layer hands it the store: the
+running `otelcap serve`'s when one serves the data, else the store opened read-only. Its SQL
+is in queries/_ops/export-*.sql (opsql.py), in both dialects. Everything in the store was
+sanitized at ingest, so a bundle holds nothing the store does not; the manifest says which
+rules were active.
 
 Import checks every bundle first (manifest, schema version, each file's sha256), then merges
 each table a chunk of files at a time with the store's `merge_parquet`: the store reads the
 Parquet files itself (DuckDB scans Parquet maps ~5x faster than the same rows handed over as
-Arrow) and keeps a record once however often it is imported. When `otelcap serve` runs, the
-chunks go through its loopback endpoint and it merges them on a connection beside the
-writer, so ingest goes on; nobody has to stop the collector to import a colleague's bundle.
+Arrow) and keeps a record once however often it is imported. Only a store that can merge
+(storage/base.py's Mergeable: DuckDB) takes an import. When `otelcap serve` runs, the chunks go
+through its loopback endpoint and it merges them on a connection beside the writer, so ingest
+goes on; nobody has to stop the collector to import a colleague's bundle.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -29,12 +30,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from otelcap import __version__
-from otelcap.config import parse_time
-from otelcap.errors import ConfigError, OtelcapError
+from otelcap import __version__, access, opsql
+from otelcap.config import time_window
+from otelcap.errors import ConfigError
+from otelcap.files import FILE_MODE, private_dir, private_file
 from otelcap.model import schema
-from otelcap.queryapi import live_server, remote_action, remote_query
-from otelcap.storage.bundle import FORMAT, MANIFEST, BundleError, quote_ident, read_manifest
+from otelcap.storage.base import Mergeable, Reader
+from otelcap.storage.bundle import FORMAT, MANIFEST, BundleError, read_manifest
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -42,7 +44,6 @@ if TYPE_CHECKING:
     from otelcap.config import Config
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
-Runner = Callable[[str, dict[str, Any]], "pa.Table"]
 
 # Rows fetched per query: whole days, packed up to this many rows (a day with more is fetched
 # on its own). Bounds memory on both sides of the loopback endpoint, which sends a result whole.
@@ -56,6 +57,9 @@ IMPORT_CHUNK_ROWS = 250_000
 WRITERS = max(1, min(4, os.cpu_count() or 1))  # threads compressing and writing files
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # Hive's name for rows with no time
 _DAY = dt.timedelta(days=1)
+# The whole time range when no --since/--until is given: OTLP times count from 1970 (an
+# unset one is 0), and DuckDB's TIMESTAMP_NS ends in 2262.
+_FIRST, _LAST = dt.datetime(1970, 1, 1), dt.datetime(2262, 4, 11)
 
 
 # --- export -------------------------------------------------------------------------------
@@ -72,16 +76,15 @@ def export_bundle(
     """Write the bundle into `directory` (new or empty); the manifest, also in manifest.json.
     `since` is inclusive, `until` exclusive: naive UTC, or `30d`/ISO text as on the CLI."""
     names = check_tables(tables)
-    since, until = _time_flag(since, "--since"), _time_flag(until, "--until")
+    since, until = time_window(since, until)
     directory = Path(directory)
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise ConfigError(f"{directory} exists and is not empty: export into a new directory")
     started = time.perf_counter()
-    with _reader(config) as (run, dialect):
-        sql = _Sql(dialect)
-        plan = {t: _days(run, sql, t, since, until) for t in names}
+    with access.open(config) as store:
+        plan = {t: _days(store, t, since, until) for t in names}
         total = sum(n for days in plan.values() for _d, n in days)
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         files: list[dict[str, Any]] = []
         if progress:
             progress(0, total)
@@ -102,9 +105,7 @@ def export_bundle(
 
             for table, days in plan.items():
                 for window in _windows(days):
-                    data = run(
-                        sql.window(table, window, since, until), sql.params(window, since, until)
-                    )
+                    data = _rows(store, table, window, since, until)
                     for label, part in _split_days(table, data):
                         future = pool.submit(_write_file, directory, table, label, part)
                         pending.append((future, part.num_rows))
@@ -113,7 +114,8 @@ def export_bundle(
                         finish_one()
             while pending:
                 finish_one()
-    manifest = _manifest(config, names, files, since, until, time.perf_counter() - started)
+        backend = store.dialect  # the server's, when a server answered
+    manifest = _manifest(config, backend, names, files, since, until, time.perf_counter() - started)
     _write_json(directory / MANIFEST, manifest)
     return manifest
 
@@ -121,16 +123,6 @@ def export_bundle(
 def default_directory(now: dt.datetime | None = None) -> Path:
     now = now or dt.datetime.now(dt.timezone.utc)
     return Path(f"otelcap-export-{now:%Y%m%d-%H%M%S}")
-
-
-def _time_flag(raw: str | dt.datetime | None, flag: str) -> dt.datetime | None:
-    """`--since`/`--until`: the forms every command takes (config.parse_time), or a datetime."""
-    if raw is None or isinstance(raw, dt.datetime):
-        return raw
-    try:
-        return parse_time(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{flag}: {exc}") from None
 
 
 def check_tables(tables: list[str] | None) -> list[str]:
@@ -148,74 +140,37 @@ def check_tables(tables: list[str] | None) -> list[str]:
     return out
 
 
-class _Sql:
-    """The few statements export needs, in the store's dialect."""
-
-    def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
-
-    def param(self, name: str) -> str:
-        return f"{{{name}:DateTime64(9)}}" if self.dialect == "clickhouse" else f"${name}"
-
-    def day(self, ts: str) -> str:
-        return f"toDate({ts})" if self.dialect == "clickhouse" else f"CAST({ts} AS DATE)"
-
-    def _where(self, ts: str, since: dt.datetime | None, until: dt.datetime | None) -> str:
-        cond = ["1 = 1"]
-        if since is not None:
-            cond.append(f"{ts} >= {self.param('since')}")
-        if until is not None:
-            cond.append(f"{ts} < {self.param('until')}")
-        return " AND ".join(cond)
-
-    def days(self, table: str, since: dt.datetime | None, until: dt.datetime | None) -> str:
-        ts = quote_ident(schema.TIME_COLUMN[table])
-        return (
-            f"SELECT {self.day(ts)} AS day, count(*) AS n FROM {quote_ident(table)} "
-            f"WHERE {self._where(ts, since, until)} GROUP BY day ORDER BY day"
-        )
-
-    def window(
-        self,
-        table: str,
-        window: tuple[dt.date, dt.date] | None,
-        since: dt.datetime | None,
-        until: dt.datetime | None,
-    ) -> str:
-        ts = quote_ident(schema.TIME_COLUMN[table])
-        cols = ", ".join(quote_ident(c) for c in schema.TABLES[table].names)
-        within = (
-            f"{ts} IS NULL"
-            if window is None
-            else f"{ts} >= {self.param('lo')} AND {ts} < {self.param('hi')}"
-        )
-        return (
-            f"SELECT {cols} FROM {quote_ident(table)} WHERE {within} AND "
-            f"{self._where(ts, since, until)} ORDER BY {ts}"
-        )
-
-    @staticmethod
-    def params(
-        window: tuple[dt.date, dt.date] | None,
-        since: dt.datetime | None,
-        until: dt.datetime | None,
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if window is not None:
-            out["lo"] = dt.datetime.combine(window[0], dt.time())
-            out["hi"] = dt.datetime.combine(window[1], dt.time())
-        if since is not None:
-            out["since"] = since
-        if until is not None:
-            out["until"] = until
-        return out
-
-
 def _days(
-    run: Runner, sql: _Sql, table: str, since: dt.datetime | None, until: dt.datetime | None
+    store: Reader, table: str, since: dt.datetime | None, until: dt.datetime | None
 ) -> list[tuple[dt.date | None, int]]:
-    rows = run(sql.days(table, since, until), _Sql.params(None, since, until)).to_pylist()
-    return [(r["day"], int(r["n"])) for r in rows if r["n"]]
+    """(UTC day, rows) of the table in the window, oldest first; (None, rows) last for rows
+    without a time, which only an unfiltered export carries."""
+    d = store.dialect
+    bounds = {"since": since or _FIRST, "until": until or _LAST}
+    rows = store.query(opsql.sql("export-days", d, table), bounds).to_pylist()
+    out: list[tuple[dt.date | None, int]] = [(r["day"], int(r["n"])) for r in rows if r["n"]]
+    if since is None and until is None:
+        untimed = store.query(opsql.sql("export-untimed-count", d, table), None)
+        n = int(untimed.column("n")[0].as_py() or 0)
+        if n:
+            out.append((None, n))
+    return out
+
+
+def _rows(
+    store: Reader,
+    table: str,
+    window: tuple[dt.date, dt.date] | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> pa.Table:
+    """A window's rows (None: those without a time), inside --since/--until."""
+    if window is None:
+        return store.query(opsql.sql("export-untimed-rows", store.dialect, table), None)
+    lo = dt.datetime.combine(window[0], dt.time())
+    hi = dt.datetime.combine(window[1], dt.time())
+    bounds = {"lo": max(lo, since) if since else lo, "hi": min(hi, until) if until else hi}
+    return store.query(opsql.sql("export-rows", store.dialect, table), bounds)
 
 
 def _windows(days: list[tuple[dt.date | None, int]]) -> Iterator[tuple[dt.date, dt.date] | None]:
@@ -268,7 +223,7 @@ def _write_file(directory: Path, table: str, label: str, part: pa.Table) -> dict
 
     rel = Path(table) / f"date={label}" / "part-0.parquet"
     path = directory / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     pq.write_table(
         part,
         path,
@@ -276,6 +231,7 @@ def _write_file(directory: Path, table: str, label: str, part: pa.Table) -> dict
         row_group_size=ROW_GROUP_ROWS,
         coerce_timestamps=None,  # keep nanoseconds
     )
+    private_file(path)  # pyarrow creates it with the umask's mode
     first, last = _min_max(part.column(schema.TIME_COLUMN[table]))
     return {
         "path": rel.as_posix(),
@@ -338,6 +294,7 @@ def _sha256(path: Path) -> str:
 
 def _manifest(
     config: Config,
+    backend: str,
     names: list[str],
     files: list[dict[str, Any]],
     since: dt.datetime | None,
@@ -373,7 +330,7 @@ def _manifest(
         "otelcap_version": __version__,
         "schema_version": schema.SCHEMA_VERSION,
         "created": _iso(dt.datetime.now(dt.timezone.utc)),
-        "backend": config.backend,  # not the path: it may name the user
+        "backend": backend,  # not the path: it may name the user
         "export_seconds": round(seconds, 3),
         "filter": {"since": _iso(since), "until": _iso(until)},
         "time_range": {"first": min(firsts, default=None), "last": max(lasts, default=None)},
@@ -430,12 +387,7 @@ def render_export(s: dict[str, Any], fmt: str = "text") -> str:
 def import_bundles(
     config: Config, directories: list[Path], progress: Progress | None = None
 ) -> dict[str, Any]:
-    """Merge every bundle into the configured DuckDB store; rows read and inserted per table."""
-    if config.backend != "duckdb":
-        raise ConfigError(
-            f"import merges bundles into the DuckDB store; the {config.backend} backend is not "
-            "supported (query a bundle in place with `otelcap query NAME --from DIR`)"
-        )
+    """Merge every bundle into the configured store; rows read and inserted per table."""
     started = time.perf_counter()
     bundles = [(Path(d), read_manifest(Path(d))) for d in directories]
     for directory, manifest in bundles:
@@ -448,11 +400,16 @@ def import_bundles(
     total = sum(rows for _t, _f, rows in chunks)
     per_table = {t: {"read": 0, "inserted": 0} for t in schema.TABLES}
     done = 0
-    if progress:
-        progress(0, total)
-    with _merger(config) as merge:
+    with access.open(config, write=True, create=True) as store:
+        if not isinstance(store, Mergeable):
+            raise ConfigError(
+                f"{access.where(store, config)} cannot merge bundles: import needs a DuckDB "
+                "store (query a bundle in place with `otelcap query NAME --from DIR`)"
+            )
+        if progress:
+            progress(0, total)
         for table, files, rows in chunks:
-            inserted, read = merge(table, files)
+            inserted, read = store.merge_parquet(table, files)
             per_table[table]["read"] += read
             per_table[table]["inserted"] += inserted
             done += rows
@@ -506,79 +463,9 @@ def render_import(s: dict[str, Any], fmt: str = "text") -> str:
     return "\n".join(lines)
 
 
-def merge_request(store: Any, payload: dict[str, Any]) -> dict[str, Any]:
-    """The running server's side of an import chunk (POST /v1/maintenance/merge)."""
-    table = payload.get("table")
-    files = payload.get("files")
-    if table not in schema.TABLES or not isinstance(files, list):
-        raise BundleError("merge wants a table name and a list of Parquet files")
-    inserted, read = store.merge_parquet(table, [Path(f) for f in files])
-    return {"inserted": inserted, "read": read}
-
-
-# --- where the data is --------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _reader(config: Config) -> Iterator[tuple[Runner, str]]:
-    """(run(sql, params), dialect): through the running `otelcap serve` when it holds the
-    DuckDB file, else the store opened read-only."""
-    if config.backend == "duckdb":
-        server = live_server(config.data_dir, config.database)
-        if server is not None:
-            live = server
-            yield (lambda sql, params: remote_query(live, sql, params)), "duckdb"
-            return
-        if str(config.database) != ":memory:" and not config.database.exists():
-            raise ConfigError(f"no database at {config.database}: nothing to export")
-    from otelcap.storage import open_store
-
-    store = open_store(config, read_only=True)
-    try:
-        dialect = getattr(store, "dialect", None) or store.name
-
-        def run(sql: str, params: dict[str, Any]) -> pa.Table:
-            try:
-                return store.query(sql, params)
-            except OtelcapError:
-                raise
-            except Exception as exc:  # the engine's own error type
-                raise BundleError(
-                    f"reading the store failed: {type(exc).__name__}: {exc}"
-                ) from None
-
-        yield run, dialect
-    finally:
-        store.close()
-
-
-Merger = Callable[[str, list[Path]], tuple[int, int]]
-
-
-@contextlib.contextmanager
-def _merger(config: Config) -> Iterator[Merger]:
-    """merge(table, files) → (inserted, read): in the running server, or in the file."""
-    server = live_server(config.data_dir, config.database)
-    if server is not None:
-        live = server
-
-        def remote(table: str, files: list[Path]) -> tuple[int, int]:
-            reply = remote_action(live, "merge", {"table": table, "files": [str(f) for f in files]})
-            return int(reply["inserted"]), int(reply["read"])
-
-        yield remote
-        return
-    from otelcap.storage.duckdb import DuckDBStore
-
-    store = DuckDBStore.from_config(config)
-    try:
-        store.create_schema()
-        yield store.merge_parquet
-    finally:
-        store.close()
-
-
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     os.replace(tmp, path)  # a reader sees the whole manifest or none

@@ -1,10 +1,12 @@
 """How `otelcap serve` logs: one line per event (start, stop, a flush problem), as text or as
 JSON lines, with secrets masked.
 
-Masking happens in a handler filter, so it covers every logger (ours, grpc's) and the text of
-exceptions: the query endpoint's token and any configured password or token are registered
-by whoever creates or reads them (`add_secret`, `add_secrets_of`), and bearer tokens and
-passwords inside URLs are masked by pattern whoever logs them.
+Masking happens in a handler filter, so it covers every logger (ours, grpc's), every level
+and the text of exceptions: the query endpoint's token and any configured password or token
+are registered by whoever creates or reads them (`add_secret`, `add_secrets_of`), bearer
+tokens and passwords inside URLs are masked by pattern whoever logs them, and the
+sanitizer's secret and PII patterns (keys, emails, phones) run on every line once registered
+with `add_redactor` (service.py does: this module sits below otelcap.sanitize).
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import os
 import re
 import sys
 import threading
+from collections.abc import Callable
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 from typing import Any
 
 from otelcap.errors import ConfigError
@@ -30,10 +36,15 @@ _PATTERNS = (
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1" + MASK),
     (re.compile(r"(://[^:/@\s]+:)[^@/\s]+@"), r"\1" + MASK + "@"),
 )
+# serve logs a few lines an hour at info (start, stop, retention, a flush problem): 10 MB
+# holds months of them, and four files bound what a debug session can leave behind.
+LOG_FILE_BYTES = 10 * 1024 * 1024
+LOG_FILE_KEEP = 3
 _MIN_SECRET_LEN = 4  # shorter values would mask ordinary words; no real secret is this short
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
+_redactors: list[Callable[[str], str]] = []
 
 
 def add_secret(value: str | None) -> None:
@@ -57,14 +68,31 @@ def add_secrets_of(settings: Any) -> None:
             add_secret(m.group(1))
 
 
+def add_redactor(redact: Callable[[str], str]) -> None:
+    """Also pass every line through `redact` (text in, masked text out), after the masks
+    above. Registering the same function twice applies it once."""
+    with _secrets_lock:
+        if redact not in _redactors:
+            _redactors.append(redact)
+
+
 def mask(text: str) -> str:
     with _secrets_lock:
         known = sorted(_secrets, key=len, reverse=True)  # a longer secret may contain a shorter
+        redactors = list(_redactors)
     for secret in known:
         if secret in text:
             text = text.replace(secret, MASK)
     for pattern, repl in _PATTERNS:
         text = pattern.sub(repl, text)
+    if redactors:
+        # Around what is masked already, not over it: `password=***` would otherwise become
+        # `password=<secret:assignment>`, and the same line would read differently depending
+        # on which masks were registered.
+        pieces = text.split(MASK)
+        for redact in redactors:
+            pieces = [redact(p) for p in pieces]
+        text = MASK.join(pieces)
     return text
 
 
@@ -102,13 +130,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-def setup(level: str = "info", fmt: str = "text", stream: Any = None) -> logging.Handler:
-    """Configure the root logger for `otelcap serve`; returns the handler it installed."""
+def setup(
+    level: str = "info", fmt: str = "text", stream: Any = None, file: Path | None = None
+) -> logging.Handler:
+    """Configure the root logger for `otelcap serve`; returns the handler it installed.
+    With `file`, lines go to that file (0600), rotated at LOG_FILE_BYTES, LOG_FILE_KEEP kept."""
     if fmt not in FORMATS:
         raise ConfigError(f"--log-format must be text or json, got {fmt!r}")
     if level.lower() not in LEVELS:
         raise ConfigError(f"--log-level must be one of {', '.join(LEVELS)}, got {level!r}")
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler: logging.Handler
+    if file is not None:
+        handler = _file_handler(file)
+    else:
+        handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
     handler.addFilter(SecretFilter())
     root = logging.getLogger()
@@ -117,3 +152,14 @@ def setup(level: str = "info", fmt: str = "text", stream: Any = None) -> logging
     root.addHandler(handler)
     root.setLevel(level.upper())
     return handler
+
+
+def _file_handler(path: Path) -> logging.Handler:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))  # not the umask's
+        return RotatingFileHandler(
+            path, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_KEEP, encoding="utf-8"
+        )
+    except OSError as exc:
+        raise ConfigError(f"cannot write the log file {path}: {exc.strerror}") from None

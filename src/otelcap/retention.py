@@ -4,7 +4,9 @@ serve` runs, and by hand with `otelcap prune --older-than 30d`. ClickHouse drops
 itself (the tables' TTL), so nothing here runs for it.
 
 Deletes go DELETE_BATCH_ROWS at a time, each batch its own short transaction on a connection
-beside the writer's (DuckDBStore.delete_before): ingest goes on while a year is pruned.
+beside the writer's (DuckDBStore.delete_before): ingest goes on while a year is pruned. `otelcap
+prune` runs the same loop on whatever store the access layer hands it; while `otelcap serve`
+runs that is the server's, and each batch is one request to it.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from otelcap import access
 from otelcap.config import parse_duration
 from otelcap.errors import ConfigError
 from otelcap.model import schema
-from otelcap.queryapi import ServerGone, find_server, remote_action
+from otelcap.storage.base import Prunable
 
 if TYPE_CHECKING:
     from otelcap.config import Config
@@ -33,7 +36,7 @@ DELETE_BATCH_ROWS = 50_000
 
 
 def prune_store(
-    store: Any, cutoff: dt.datetime, stopping: Callable[[], bool] = lambda: False
+    store: Prunable, cutoff: dt.datetime, stopping: Callable[[], bool] = lambda: False
 ) -> dict[str, int]:
     """Delete every row older than `cutoff` (naive UTC); rows deleted per table. Stops
     between batches once `stopping()` says so (serve shutting down)."""
@@ -59,7 +62,7 @@ def cutoff_for(older_than: dt.timedelta, now: dt.datetime | None = None) -> dt.d
 class Retention:
     """Applies retention at start and then every `every_s` seconds, on a thread of its own."""
 
-    def __init__(self, store: Any, keep: dt.timedelta, every_s: float = EVERY_S) -> None:
+    def __init__(self, store: Prunable, keep: dt.timedelta, every_s: float = EVERY_S) -> None:
         self.store = store
         self.keep = keep
         self.every_s = every_s
@@ -90,39 +93,18 @@ class Retention:
 
 
 def prune(config: Config, older_than: str) -> dict[str, Any]:
-    """`otelcap prune`: through the running server when it holds the file, else directly."""
+    """`otelcap prune`: through the running server when one serves the data, else directly."""
     keep = parse_duration(older_than, "--older-than")
     if keep is None:
         raise ConfigError("--older-than 0 would delete everything; give a period such as 30d")
-    if config.backend != "duckdb":
-        raise ConfigError(
-            f"prune works on the DuckDB store; {config.backend} drops old rows by its own TTL "
-            "(clickhouse_ttl_days)"
-        )
-    server = find_server(config.data_dir, config.database)
-    if server is not None:
-        try:
-            return remote_action(server, "prune", {"older_than_s": keep.total_seconds()})
-        except ServerGone:
-            pass  # a crashed server's file: the database is free
-    if not config.database.exists():
-        raise ConfigError(f"no database at {config.database}: nothing to prune")
-    from otelcap.storage.duckdb import DuckDBStore
-
-    store = DuckDBStore.from_config(config)
-    try:
-        return prune_request(store, {"older_than_s": keep.total_seconds()})
-    finally:
-        store.close()
-
-
-def prune_request(store: Any, payload: dict[str, Any]) -> dict[str, Any]:
-    """Prune older than payload["older_than_s"] seconds; the server's side of `otelcap prune`."""
-    seconds = float(payload["older_than_s"])
-    if seconds <= 0:
-        raise ConfigError("older_than_s must be positive")
-    cutoff = cutoff_for(dt.timedelta(seconds=seconds))
-    deleted = prune_store(store, cutoff)
+    cutoff = cutoff_for(keep)
+    with access.open(config, write=True) as store:
+        if not isinstance(store, Prunable):
+            raise ConfigError(
+                f"{access.where(store, config)} cannot delete rows on request; ClickHouse drops "
+                "old rows by its tables' TTL (clickhouse_ttl_days)"
+            )
+        deleted = prune_store(store, cutoff)
     return {
         "cutoff": cutoff.isoformat(timespec="seconds") + "Z",
         "deleted": deleted,

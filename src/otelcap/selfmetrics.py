@@ -103,6 +103,11 @@ class Registry:
             total[0] += value
             total[1] += 1
 
+    def series(self, name: str) -> dict[Labels, float]:
+        """Every labelled value of a counter (what /v1/status reports per signal/protocol)."""
+        with self._lock:
+            return dict(self._values[name])
+
     def value(self, name: str, **labels: str) -> float:
         return self._values[name].get(tuple(sorted(labels.items())), 0.0)
 

@@ -14,19 +14,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from otelcap import __version__, export, logfmt
+from otelcap import __version__, access, logfmt, registry, statusline, storage
 from otelcap.config import Config, parse_duration
+from otelcap.errors import ConfigError
+from otelcap.files import private_umask
 from otelcap.ingest import Ingest
 from otelcap.pipeline import Pipeline
+from otelcap.procs import listener
 from otelcap.queryapi import QueryApi
 from otelcap.receiver import IngestResult
 from otelcap.receiver.grpc import GrpcReceiver
 from otelcap.receiver.http import HttpReceiver
-from otelcap.retention import Retention, prune_request
+from otelcap.registry import ServerRecord
+from otelcap.retention import Retention
 from otelcap.sanitize import Sanitizer
+from otelcap.sanitize.rules import redact_line
 from otelcap.selfmetrics import ingest_registry
 from otelcap.storage import open_store
-from otelcap.storage.base import Store
+from otelcap.storage.base import Prunable, Sealable, Spooled, Store
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +57,19 @@ class Endpoints:
 class Service:
     def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config
+        # The database, its WAL and spill files are DuckDB's to create: with this umask they
+        # are 0600 (0700 for directories) like everything else otelcap writes (files.py).
+        private_umask()
         logfmt.add_secrets_of(config)  # configured passwords never reach a log line
+        logfmt.add_redactor(redact_line)  # nor keys, emails or phones in request lines
         self.started = time.time()
         self.store = store if store is not None else open_store(config)
         self.store.create_schema()
+        # The query endpoint runs other people's SQL on this store (DuckDB attaches a file once
+        # per process, so in the writer's own DuckDB): from here on its engine opens no file
+        # but the database's. Only some stores have, or need, this ability.
+        if isinstance(self.store, Sealable):
+            self.store.seal()
         self.sanitizer = Sanitizer(config)
         self.metrics = ingest_registry()
         self.pipeline = Pipeline(
@@ -65,7 +79,14 @@ class Service:
             queue_max_rows=config.queue_max_rows,
             metrics=self.metrics,
         )
-        self._ingest = Ingest(self.sanitizer, self.pipeline, COMMIT_TIMEOUT_S)
+        self._ingest = Ingest(
+            self.sanitizer, self.pipeline, COMMIT_TIMEOUT_S,
+            max_inflight_bytes=config.max_inflight_bytes,
+        )  # fmt: skip
+        self.metrics.gauge(
+            "otelcap_inflight_bytes", "Request bytes being converted or waiting for a commit.",
+            lambda: self._ingest.inflight_bytes,
+        )  # fmt: skip
         self.metrics.gauge(
             "otelcap_conversion_groups", "Conversion rounds (requests converted together).",
             lambda: self._ingest.groups,
@@ -80,58 +101,77 @@ class Service:
         # Only a store with a spool (ClickHouse, storage/spool.py) has spool_bytes; 0 otherwise.
         self.metrics.gauge(
             "otelcap_spool_bytes", "Bytes acknowledged, waiting in the spool for ClickHouse.",
-            lambda: getattr(self.store, "spool_bytes", 0),
+            self._spool_bytes,
         )  # fmt: skip
         try:
-            self.grpc = GrpcReceiver(config, self.ingest, self.metrics)
-            self.http = HttpReceiver(
-                config, self.ingest, self.metrics, lambda: self.pipeline.healthy
-            )
+            try:
+                self.grpc = GrpcReceiver(config, self._ingest, self.metrics)
+            except ConfigError as exc:
+                raise _with_holder(exc, config.grpc_port) from None
+            try:
+                self.http = HttpReceiver(
+                    config, self._ingest, self.metrics, lambda: self.pipeline.healthy
+                )
+            except ConfigError as exc:
+                raise _with_holder(exc, config.http_port) from None
         except Exception:
             self.store.close()
             raise
         self.endpoints = Endpoints(config.host, self.grpc.port, self.http.port)
-        # DuckDB locks its file: `otelcap query` reaches the data through this loopback endpoint.
-        self.query_api = (
-            QueryApi(
-                config.data_dir,
-                config.database,
-                self.store.query,
-                status=self.status,
-                # `otelcap import` and `otelcap prune` while serve runs: the owner does them.
-                actions={
-                    "merge": lambda p: export.merge_request(self.store, p),
-                    "prune": lambda p: prune_request(self.store, p),
-                },
-            )
-            if self.store.name == "duckdb"
-            else None
-        )
-        # DuckDB ages rows out here; ClickHouse by its own TTL (clickhouse_ttl_days).
+        # Other commands reach the store through this loopback endpoint: DuckDB locks its
+        # file, and the request counters, queue and spool live only in this process.
+        self.query_api = QueryApi(
+            self.store.query,
+            status=self.status,
+            # `otelcap import` and `otelcap prune` while serve runs: the owner does them.
+            actions=access.serve_actions(self.store),
+            # Claude Code's status line asks for its few numbers, not for SQL (statusline.py).
+            statusline=lambda values: statusline.figures(self.store, values),
+        )  # the store refuses what is not reading: sealed above (DuckDB), readonly=1 (ClickHouse)
+        self.record: ServerRecord | None = None
+        # A store that can delete old rows ages them out here; ClickHouse by its own TTL.
         keep = parse_duration(config.retention, "retention")
-        ages_out = keep is not None and self.store.name == "duckdb"
-        self.retention = Retention(self.store, keep) if keep and ages_out else None
+        self.retention = (
+            Retention(self.store, keep) if keep and isinstance(self.store, Prunable) else None
+        )
         self._stopped = threading.Event()
 
     def ingest(self, signal_name: str, data: bytes) -> IngestResult:
         """The sink both receivers call: convert → sanitize → queue → wait for the commit."""
         return self._ingest(signal_name, data)
 
+    def _spool_bytes(self) -> int:
+        return self.store.spool_bytes if isinstance(self.store, Spooled) else 0
+
     def status(self) -> dict[str, Any]:
-        """This server's own figures, for `otelcap status` (GET /v1/status on the query API)."""
+        """This server's own figures, for `otelcap status` and `otelcap doctor` (GET /v1/status
+        on the control endpoint). Nothing here asks the store: it answers in milliseconds even
+        when ClickHouse does not, so commands can probe with it."""
+        series = self.metrics.series
+        requests = [
+            {**dict(labels), "count": int(n)}
+            for labels, n in sorted(series("otelcap_requests_total").items())
+        ]
         return {
             "pid": os.getpid(),
             "version": __version__,
             "started": self.started,
-            "backend": self.store.name,
-            "database": str(self.config.database.resolve()),
+            "backend": self.config.backend,
+            "dialect": self.store.dialect,
+            "database": storage.location(self.config),  # a ClickHouse URL without password
             "host": self.endpoints.host,
             "grpc_port": self.endpoints.grpc_port,
             "http_port": self.endpoints.http_port,
             "healthy": self.pipeline.healthy,
             "queue_rows": self.pipeline.queued_rows,
             "records_last_minute": self.metrics.recent("otelcap_records_accepted_total"),
-            "spool_bytes": getattr(self.store, "spool_bytes", 0),
+            "records": {
+                "accepted": int(sum(series("otelcap_records_accepted_total").values())),
+                "rejected": int(sum(series("otelcap_records_rejected_total").values())),
+            },
+            "requests": requests,  # per signal, protocol and outcome, since start
+            "spool_bytes": self._spool_bytes(),
+            "abilities": list(access.abilities(self.store)),
         }
 
     def start(self) -> None:
@@ -139,8 +179,27 @@ class Service:
         self.grpc.start()
         self.http.start()
         log.info("listening: gRPC %s, HTTP %s", self.endpoints.grpc_url, self.endpoints.http_url)
-        if self.query_api:
-            self.query_api.start()
+        self.query_api.start()
+        self.record = registry.write(
+            self.config.data_dir,
+            ServerRecord(
+                pid=os.getpid(),
+                host=self.query_api.host,
+                port=self.query_api.port,
+                token=self.query_api.token,
+                backend=self.config.backend,
+                dialect=self.store.dialect,
+                target=storage.location(self.config, spool=False),
+                key=storage.key(self.config),
+                file=str(storage.database_file(self.config) or ""),
+                ingest_host=self.endpoints.host,
+                grpc_port=self.endpoints.grpc_port,
+                http_port=self.endpoints.http_port,
+                started=self.started,
+                version=__version__,
+                abilities=access.abilities(self.store),
+            ),
+        )
         if self.retention:
             self.retention.start()
 
@@ -149,8 +208,9 @@ class Service:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        if self.query_api:
-            self.query_api.stop()
+        if self.record is not None:
+            registry.remove(self.record)  # its own record only: other servers keep theirs
+        self.query_api.stop()
         if self.retention:
             self.retention.stop()
         self.http.stop_accepting()
@@ -183,3 +243,10 @@ class Service:
             self.stop()
             for s, handler in previous.items():
                 signal.signal(s, handler)
+
+
+def _with_holder(exc: ConfigError, port: int) -> ConfigError:
+    """A receiver's "cannot listen" error, with the process that holds the port when the
+    system says (doctor finds it the same way)."""
+    who = listener(port) if port else ""
+    return ConfigError(f"{exc} The port is held by {who}.") if who else exc

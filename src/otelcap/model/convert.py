@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from otelcap.model import claude, logs, metrics, traces, wire
+from otelcap.model.workflow import PromptSteps
 
 Batches = dict[str, pa.RecordBatch]
 SIGNALS = ("logs", "metrics", "traces")
@@ -21,14 +22,19 @@ class Conversion:
     tally: wire.Tally = field(default_factory=lambda: wire.Tally([], [], []))
 
 
-def to_batches(signal: str, payloads: bytes | list[bytes]) -> Conversion:
+def to_batches(
+    signal: str, payloads: bytes | list[bytes], steps: PromptSteps | None = None
+) -> Conversion:
     """Convert serialized Export*ServiceRequests of one signal together. Empty tables are
-    left out. Raises BadRequest when any payload is not a valid request."""
+    left out. Raises BadRequest when any payload is not a valid request.
+
+    `steps` remembers each turn's workflow step for its events in later calls; without it
+    only the payloads given here are looked at (workflow.py)."""
     if isinstance(payloads, bytes):
         payloads = [payloads]
     if signal == "logs":
         batch, tally = logs.convert(payloads)
-        out = {"otel_logs": claude.promote_logs(batch)}
+        out = {"otel_logs": (steps or PromptSteps()).fill(claude.promote_logs(batch))}
     elif signal == "traces":
         batch, tally = traces.convert(payloads)
         out = {"otel_traces": claude.promote_spans(batch)}

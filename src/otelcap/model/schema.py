@@ -24,7 +24,8 @@ U8 = pa.uint8()
 BOOL = pa.bool_()
 
 # Claude Code attributes promoted to typed columns. (column, attribute key, kind).
-# Strings use '' for absent; numbers and booleans NULL for "not applicable" (DESIGN.md).
+# Strings use '' for absent (a missing map key is '' in ClickHouse); numbers and booleans
+# NULL for "not applicable", so a query can tell an absent value from 0 or false.
 PROMOTED_LOG: list[tuple[str, str, str]] = [
     ("SessionId", "session.id", "str"),
     ("PromptId", "prompt.id", "str"),
@@ -105,7 +106,7 @@ LOGS = _schema(
         ("EventName", STR),
         ("ObservedTimestamp", TS),
         ("DroppedAttributesCount", U32),
-        ("WorkflowStep", STR),  # slash command that started the prompt (sanitizer fills it)
+        ("WorkflowStep", STR),  # slash command that started the prompt (workflow.py fills it)
         *_promoted(PROMOTED_LOG),
     ]
 )

@@ -22,10 +22,9 @@ import pyarrow.compute as pc
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-from opentelemetry.proto.common.v1 import common_pb2
 
 from otelcap.errors import BadRequest
-from otelcap.model.anyvalue import to_python
+from otelcap.model import anyvalue
 from otelcap.model.schema import MAP, TS
 
 REQUEST: dict[str, Any] = {
@@ -146,10 +145,11 @@ def hex_ids(arr: pa.Array) -> pa.Array:
 _HEX = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")
 
 
-def _nested_py(v: Any) -> Any:
-    """A ptars value (dict, or serialized bytes where ptars stopped recursing) → JSON value."""
+def _nested_py(v: Any, depth: int = 1) -> Any:
+    """A ptars value at AnyValue nesting level `depth` (a dict, or serialized bytes where
+    ptars stopped recursing) → JSON value. Raises BadRequest past anyvalue.MAX_DEPTH."""
     if isinstance(v, bytes):
-        return to_python(common_pb2.AnyValue.FromString(v))
+        return anyvalue.parse(v, depth)
     if v is None:
         return None
     if v.get("string_value") is not None:
@@ -163,15 +163,15 @@ def _nested_py(v: Any) -> Any:
     if v.get("bytes_value") is not None:
         return base64.b64encode(v["bytes_value"]).decode("ascii")
     if v.get("array_value") is not None:
-        return [_nested_py(x) for x in v["array_value"]["values"]]
+        return [_nested_py(x, depth + 1) for x in v["array_value"]["values"]]
     if v.get("kvlist_value") is not None:
         out = {}
         for kv in v["kvlist_value"]["values"]:
             if isinstance(kv, bytes):
-                pb_kv = common_pb2.KeyValue.FromString(kv)
-                out[pb_kv.key] = to_python(pb_kv.value)
+                key, value = anyvalue.parse_kv(kv, depth)
+                out[key] = value
             else:
-                out[kv["key"]] = _nested_py(kv["value"])
+                out[kv["key"]] = _nested_py(kv["value"], depth + 1)
         return out
     return None
 

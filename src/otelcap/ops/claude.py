@@ -13,14 +13,16 @@ import os
 import re
 import shlex
 import shutil
+import sys
 import tempfile
 import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from otelcap import access
 from otelcap.banner import claude_env
-from otelcap.config import Config
+from otelcap.config import Config, check_format
 from otelcap.errors import ConfigError
 from otelcap.ops.running import client_host
 
@@ -101,9 +103,51 @@ def build(
     return ClaudeEnv(protocol, values["OTEL_EXPORTER_OTLP_ENDPOINT"], values, tuple(unset), content)
 
 
+def configured_protocol(path: Path) -> str | None:
+    """The protocol Claude Code's settings.json already uses, if it names one otelcap serves:
+    `--write` keeps it unless --protocol is given, so rerunning it never switches silently."""
+    try:
+        env = json.loads(Path(path).expanduser().read_text(encoding="utf-8")).get("env", {})
+        value = env.get("OTEL_EXPORTER_OTLP_PROTOCOL") if isinstance(env, dict) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if value in PROTOCOLS else None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where Claude Code should send: the config's ports, or a running server's."""
+
+    config: Config
+    running: bool
+    note: str = ""
+
+
+def target(cfg: Config, ports_given: bool) -> Target:
+    """A running otelcap's own ports win over the configured ones (it may have been started
+    with other flags), explicit --grpc-port/--http-port win over both."""
+    try:
+        found = access.find(cfg).server
+    except access.SeveralServers as exc:  # which one Claude Code should send to is the user's
+        return Target(cfg, True, f"Note: {exc}\nThese settings use --grpc-port/--http-port.")
+    if found is None:
+        where = f"{client_host(cfg.host)}:{cfg.grpc_port}/{cfg.http_port}"
+        return Target(
+            cfg,
+            False,
+            f"Note: no otelcap answers here now ({where}); start one with `otelcap serve`, or "
+            "`otelcap service install` to keep one running in the background.",
+        )
+    if ports_given:
+        return Target(cfg, True)
+    import dataclasses
+
+    rec = found.record
+    return Target(dataclasses.replace(cfg, grpc_port=rec.grpc_port, http_port=rec.http_port), True)
+
+
 def render(env: ClaudeEnv, fmt: str = "shell") -> str:
-    if fmt not in FORMATS:
-        raise ConfigError(f"--format must be shell or dotenv, got {fmt!r}")
+    check_format(fmt, FORMATS)
     flag_of = {name: key for key, flag in CONTENT.items() for name, _ in flag.env}
     lines = [
         f"# Claude Code → otelcap ({env.protocol}, {env.endpoint}). Restart Claude Code after "
@@ -134,12 +178,15 @@ class WriteResult:
     path: Path
     changed: bool
     backup: Path | None
-    changes: list[str]  # "set NAME=value" / "removed NAME"
+    changes: list[str]  # "set NAME=value" / "NAME: old → new" / "removed NAME"
     overridden: list[str]  # variables in the file that override what otelcap set
 
 
-def write_settings(path: Path, env: ClaudeEnv) -> WriteResult:
-    """Merge `env` into the settings file's `env` block (see the module docstring)."""
+def write_settings(
+    path: Path, env: ClaudeEnv | None, statusline: dict[str, str] | None = None
+) -> WriteResult:
+    """Merge `env` into the settings file's `env` block, and set its `statusLine` when given
+    (see the module docstring); `env` None leaves the block as it is."""
     path = Path(path).expanduser()
     target = path.resolve()  # a symlinked settings.json (dotfiles) stays a symlink
     text = target.read_text(encoding="utf-8") if target.exists() else None
@@ -147,15 +194,33 @@ def write_settings(path: Path, env: ClaudeEnv) -> WriteResult:
     old_env = data.get("env", {})
     if not isinstance(old_env, dict):
         raise ConfigError(f'{path}: "env" is not an object; fix it by hand. Nothing was written.')
-    new_env = {**old_env, **env.set}
-    for name in env.unset:
-        new_env.pop(name, None)
-    changes = [f"set {k}={v}" for k, v in env.set.items() if old_env.get(k) != v]
-    changes += [f"removed {k}" for k in env.unset if k in old_env]
+    new_env, changes = dict(old_env), []
+    if env is not None:
+        new_env = {**old_env, **env.set}
+        for name in env.unset:
+            new_env.pop(name, None)
+        changes = [
+            f"{k}: {old_env[k]} → {v}" if k in old_env else f"set {k}={v}"
+            for k, v in env.set.items()
+            if old_env.get(k) != v
+        ]
+        changes += [f"removed {k}" for k in env.unset if k in old_env]
     overridden = sorted(k for k in new_env if _OVERRIDES.match(k))
-    if "env" in data and new_env == old_env:
+    old_line = data.get("statusLine")
+    line_changes = statusline is not None and old_line != statusline
+    if line_changes:
+        new_text = json.dumps(statusline, ensure_ascii=False)
+        old_text = json.dumps(old_line, ensure_ascii=False)
+        changes.append(
+            f"statusLine: {old_text} → {new_text}" if old_line else f"set statusLine={new_text}"
+        )
+    env_same = env is None or ("env" in data and new_env == old_env)
+    if env_same and not line_changes:
         return WriteResult(path, False, None, [], overridden)
-    data["env"] = new_env
+    if env is not None:
+        data["env"] = new_env
+    if statusline is not None:
+        data["statusLine"] = statusline
     out = json.dumps(data, indent=_indent(text), ensure_ascii=False) + "\n"
     backup = None
     if text is not None:
@@ -173,6 +238,12 @@ def write_settings(path: Path, env: ClaudeEnv) -> WriteResult:
         Path(tmp).unlink(missing_ok=True)
         raise
     return WriteResult(path, True, backup, changes, overridden)
+
+
+def statusline_setting() -> dict[str, str]:
+    """Claude Code's `statusLine` for `otelcap statusline`, run by this Python: `-m otelcap`
+    reaches the status line before Typer loads (statusline.py), and works from any venv."""
+    return {"type": "command", "command": f"{shlex.quote(sys.executable)} -m otelcap statusline"}
 
 
 def _parse(path: Path, text: str | None) -> dict[str, object]:

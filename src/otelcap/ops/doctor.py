@@ -8,11 +8,13 @@ Telemetry set-ups fail silently (nothing arrives and nobody says why), so the "w
 arrived" part reads the stored data itself: events and metrics per name with when each was
 last seen, Claude Code versions, the protocol the server saw, metric temporality, and the
 content that is missing because a Claude Code flag is off, judged on the latest events so a
-flag turned on today counts.
+flag turned on today counts. Its SQL is queries/_ops/doctor-*.sql (opsql.py), in both dialects,
+run on the store the access layer hands over: the running server's, or the data itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.util
 import json
@@ -24,23 +26,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from otelcap import access, logfmt, opsql
 from otelcap import config as config_mod
-from otelcap import logfmt
+from otelcap.access import Lookup, Reader, RemoteStore, SelfChecking, Server
 from otelcap.config import Config
-from otelcap.errors import ConfigError, OtelcapError
+from otelcap.errors import ConfigError, NoDatabase, OtelcapError
 from otelcap.ops import running
-from otelcap.ops.running import Running, Stale
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 SYMBOL = {OK: "✓", WARN: "!", FAIL: "✗", INFO: "·"}
 SECTIONS = {"setup": "Set-up", "server": "Server and database", "data": "What has arrived"}
 DISK_FAIL_BYTES = 100 * 1024**2  # below this a flush may fail half-way: refuse
 DISK_WARN_BYTES = 1024**3
-RECENT_PROMPTS = 20  # content flags are judged on the latest events of each kind
-RECENT_TOOL_EVENTS = 50
-REDACTED = "<REDACTED>"  # what Claude Code sends in place of a prompt when the flag is off
 WIDTH = 100  # the text report wraps here
 _SEP = " · "
+_GLUE = "\0"  # joins a span's words while wrapping; no path or command line holds a NUL
+_COMMAND = re.compile(r"`[^`]*`")
+_PROCESS = re.compile(r"\bpid \d+ \(")
 _SERVE = re.compile(r"\botelcap(?:\.cli)? serve\b")  # a holder's command line
 _TEMPORALITY = {0: "unspecified", 1: "delta", 2: "cumulative"}  # OTLP's enum
 
@@ -84,42 +86,82 @@ def diagnose(overrides: dict[str, Any], now: dt.datetime | None = None) -> Repor
     logfmt.add_secrets_of(cfg)  # error texts below are masked like log lines
     backend_missing = bool(checks)  # the backend asked for is not in this build
     checks += check_data_dir(cfg)
-    found = running.find(cfg)
-    live = found if isinstance(found, Running) else None
+    lookup = _find(cfg)
+    live = lookup.server
     checks += check_ports(cfg, live)
-    checks.append(check_server(found))
-    if backend_missing:
-        store_checks: list[Check] = []
-        readable = False
-    elif cfg.backend == "clickhouse":
-        store_checks = check_clickhouse(cfg)
-        # Readable unless the connection or the tables failed (a failed test write is not).
-        readable = all(c.status != FAIL for c in store_checks if c.name != "clickhouse_write")
-    else:
-        store_checks = [check_database(cfg, live)]
-        readable = store_checks[0].status == OK  # "no database yet" has nothing to read
-    checks += store_checks
-    if readable:
-        try:
-            checks += check_arrived(cfg, live, now or dt.datetime.now(dt.timezone.utc))
-        except Exception as exc:  # the store's or the engine's error: report it, do not crash
-            checks.append(
-                _check(
-                    "data",
-                    "arrived",
-                    FAIL,
-                    f"could not read what has arrived: {_first_line(exc)}",
-                    "see the database check above; `otelcap sql` shows the full error",
-                )
-            )
+    checks.append(check_server(lookup))
+    if lookup.server is None:
+        checks += check_claude_without_collector(config_mod.claude_settings_file())
+    if not backend_missing:
+        with contextlib.ExitStack() as stack:
+            store_checks, store = _check_store(cfg, lookup, stack)
+            checks += store_checks
+            if store is not None:
+                try:
+                    checks += check_arrived(store, live, now or dt.datetime.now(dt.timezone.utc))
+                except Exception as exc:  # the store's or the engine's error: report it
+                    checks.append(
+                        _check(
+                            "data",
+                            "arrived",
+                            FAIL,
+                            f"could not read what has arrived: {_first_line(exc)}",
+                            "see the database check above; `otelcap sql` shows the full error",
+                        )
+                    )
     return Report(cfg.backend, _location(cfg), str(cfg.data_dir), checks)
 
 
-def _location(cfg: Config) -> str:
-    from otelcap.storage import location
-
+def _find(cfg: Config) -> Lookup:
+    """The server for this configuration; a ClickHouse setting that cannot be read is a failed
+    check of its own (below), not a crash, so the rest of the report runs."""
     try:
-        return location(cfg)
+        return access.find(cfg)
+    except access.SeveralServers:
+        raise
+    except ConfigError:
+        return Lookup(None)
+
+
+def _check_store(
+    cfg: Config, lookup: Lookup, stack: contextlib.ExitStack
+) -> tuple[list[Check], Reader | None]:
+    """The store's own checks, and the store to read what arrived from when it can be read."""
+    try:
+        store = stack.enter_context(access.open(cfg, lookup=lookup))
+    except NoDatabase:
+        return [
+            _check(
+                "server",
+                "database",
+                WARN,
+                f"no database yet at {cfg.database}",
+                "`otelcap serve` creates it",
+                path=str(cfg.database),
+            )
+        ], None
+    except ConfigError as exc:
+        if not access.database_file(cfg):  # ClickHouse settings that cannot be read
+            return [_check("server", "clickhouse", FAIL, f"ClickHouse configuration: {exc}")], None
+        return [_cannot_open(cfg.database, exc)], None
+    if store.dialect == "clickhouse":
+        checked: Reader = store
+        if not isinstance(store, SelfChecking) and cfg.names_data:
+            # Through the server; this configuration's own login is checked too (the server
+            # may use another user), with the write test only a direct connection can make.
+            checked = stack.enter_context(access.open(cfg, direct=True))
+        checks = check_clickhouse(checked, lookup.server)
+        # Readable unless the connection or the tables failed (a failed test write is not).
+        readable = all(c.status != FAIL for c in checks if c.name != "clickhouse_write")
+    else:
+        checks = [check_database(store, lookup.server, cfg)]
+        readable = checks[0].status == OK
+    return checks, store if readable else None
+
+
+def _location(cfg: Config) -> str:
+    try:
+        return access.location(cfg)
     except ConfigError:
         return cfg.backend
 
@@ -159,9 +201,9 @@ def check_data_dir(cfg: Config) -> list[Check]:
     and there is room for the database to grow."""
     checks = []
     dirs = [("data_dir", "data directory", Path(cfg.data_dir), "OTELCAP_DATA_DIR")]
-    db_dir = Path(cfg.database).parent
-    if cfg.backend == "duckdb" and str(cfg.database) != ":memory:" and db_dir != cfg.data_dir:
-        dirs.append(("db_dir", "database directory", db_dir, "--db"))
+    db_file = access.database_file(cfg)  # None: the data is not in a local file
+    if db_file is not None and db_file.parent != Path(cfg.data_dir).absolute():
+        dirs.append(("db_dir", "database directory", Path(cfg.database).parent, "--db"))
     for name, label, path, elsewhere in dirs:
         ok, why, existing = _writable(path)
         if not ok:
@@ -203,15 +245,17 @@ def _writable(path: Path) -> tuple[bool, str, Path]:
     return True, "", existing
 
 
-def check_server(found: Running | Stale | None) -> Check:
-    if isinstance(found, Stale):
+def check_server(lookup: Lookup) -> Check:
+    found = lookup.server
+    if found is None and lookup.removed:
+        gone = lookup.removed[0]
         return _check(
             "server",
             "server",
             WARN,
-            f"{found.path} names a server (pid {found.pid}) that no longer answers: "
-            "it was stopped without cleaning up",
-            "start `otelcap serve`; it replaces the file",
+            f"{gone.path} named a server (pid {gone.pid}) that no longer answers: it was "
+            "stopped without cleaning up (kill -9, a crash); the record was removed",
+            "start `otelcap serve`; what it acknowledged before it stopped is stored",
         )
     if found is None:
         return _check(
@@ -221,18 +265,20 @@ def check_server(found: Running | Stale | None) -> Check:
             "otelcap is not running for this database",
             "start it with `otelcap serve`",
         )
-    pid = f" (pid {found.pid})" if found.pid else ""
-    where = f"HTTP http://{found.host}:{found.http_port}"
-    if found.grpc_port:
-        where = f"gRPC {found.host}:{found.grpc_port}, {where}"
+    rec = found.record
+    host = running.client_host(rec.ingest_host)
+    healthy = found.status.get("healthy")
+    pid = f" (pid {rec.pid})"
+    where = f"gRPC {host}:{rec.grpc_port}, HTTP http://{host}:{rec.http_port}"
     data: dict[str, Any] = {
-        "pid": found.pid,
-        "host": found.host,
-        "grpc_port": found.grpc_port,
-        "http_port": found.http_port,
-        "healthy": found.healthy,
+        "pid": rec.pid,
+        "host": host,
+        "grpc_port": rec.grpc_port,
+        "http_port": rec.http_port,
+        "healthy": healthy,
+        "serves": rec.target,
     }
-    if found.healthy is False:
+    if healthy is False:
         return _check(
             "server",
             "server",
@@ -245,7 +291,30 @@ def check_server(found: Running | Stale | None) -> Check:
     return _check("server", "server", OK, f"otelcap is running{pid}: {where}", **data)
 
 
-def check_ports(cfg: Config, live: Running | None) -> list[Check]:
+def check_claude_without_collector(settings: Path) -> list[Check]:
+    """Claude Code set to send telemetry while no collector answers: it drops what it sends
+    once its retries run out, so say so (a warning: Claude Code may not be running now)."""
+    try:
+        env = json.loads(settings.read_text(encoding="utf-8")).get("env", {})
+    except (OSError, ValueError, AttributeError):
+        return []
+    if not isinstance(env, dict) or str(env.get("CLAUDE_CODE_ENABLE_TELEMETRY")) != "1":
+        return []
+    endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "its default endpoint")
+    return [
+        _check(
+            "server",
+            "claude",
+            WARN,
+            f"Claude Code is set to send telemetry to {endpoint} ({settings}), but no otelcap "
+            "answers: what it sends is dropped once its retries run out",
+            "`otelcap service install` keeps a collector running in the background; or run "
+            "`otelcap serve`",
+        )
+    ]
+
+
+def check_ports(cfg: Config, live: Server | None) -> list[Check]:
     """Each port is free for `otelcap serve`, or held by the otelcap serving this database."""
     checks = []
     host = cfg.host
@@ -259,8 +328,9 @@ def check_ports(cfg: Config, live: Running | None) -> list[Check]:
             message = f"{label} port 0: picked at start; Claude Code needs a fixed port"
             checks.append(_check("setup", name, INFO, message, **data))
             continue
-        pid = f" (pid {live.pid})" if live and live.pid else ""
-        if live and port in (live.grpc_port, live.http_port):
+        rec = live.record if live else None
+        pid = f" (pid {rec.pid})" if rec else ""
+        if rec and port in (rec.grpc_port, rec.http_port):
             message = f"{label} port {addr} is held by the running otelcap{pid}"
             checks.append(_check("setup", name, OK, message, **data))
             continue
@@ -281,11 +351,7 @@ def check_ports(cfg: Config, live: Running | None) -> list[Check]:
                     **data,
                 )
             )
-        elif live and live.grpc_port is None and name == "grpc_port":
-            # A server without a status endpoint: its gRPC port is unknown, very likely this.
-            message = f"{label} port {addr} is in use, most likely by the running otelcap{pid}"
-            checks.append(_check("setup", name, OK, message, **data))
-        elif running.is_otelcap(running.client_host(host), port) or _SERVE.search(state.holder):
+        elif _held_by_otelcap(cfg, host, port, state.holder):
             checks.append(
                 _check(
                     "setup",
@@ -313,6 +379,17 @@ def check_ports(cfg: Config, live: Running | None) -> list[Check]:
     return checks
 
 
+def _held_by_otelcap(cfg: Config, host: str, port: int, holder: str) -> bool:
+    """Another otelcap holds the port: one recorded here, one whose command line says so, or
+    one that answers as otelcap (in another data directory, or another user's)."""
+    recorded = any(port in (r.grpc_port, r.http_port) for r in access.servers(cfg))
+    return (
+        recorded
+        or bool(_SERVE.search(holder))
+        or access.otelcap_on(running.client_host(host), port)
+    )
+
+
 # --- the store --------------------------------------------------------------------------------
 
 
@@ -322,42 +399,32 @@ def _expected_columns() -> dict[str, set[str]]:
     return {table: set(schema.names) for table, schema in TABLES.items()}
 
 
-def check_database(cfg: Config, live: Running | None) -> Check:
+def _cannot_open(db: Path | str, exc: BaseException) -> Check:
+    return _check(
+        "server",
+        "database",
+        FAIL,
+        f"cannot open {db}: {exc}",
+        "if another program holds the file, stop it; if the file is damaged, move "
+        "it away and let `otelcap serve` create a new one",
+        path=str(db),
+    )
+
+
+def check_database(store: Reader, live: Server | None, cfg: Config) -> Check:
     """The DuckDB file opens (through the running server when it holds it) and has every
     table and column otelcap writes."""
     via = (
-        f" (read through the running otelcap{f', pid {live.pid}' if live.pid else ''})"
-        if (live and live.server)
+        f" (read through the running otelcap, pid {live.record.pid})"
+        if isinstance(store, RemoteStore) and live
         else ""
     )
-    db = cfg.database
-    if not via and str(db) != ":memory:" and not Path(db).exists():
-        return _check(
-            "server",
-            "database",
-            WARN,
-            f"no database yet at {db}",
-            "`otelcap serve` creates it",
-            path=str(db),
-        )
+    db = live.record.target if live else cfg.database
     expected = _expected_columns()
-    names = ", ".join(f"'{t}'" for t in expected)
     try:
-        rows = running.read(
-            cfg,
-            "SELECT table_name, column_name FROM information_schema.columns "
-            f"WHERE table_name IN ({names})",
-        )
+        rows = _rows(store, "doctor-columns")
     except OtelcapError as exc:
-        return _check(
-            "server",
-            "database",
-            FAIL,
-            f"cannot open {db}: {exc}",
-            "if another program holds the file, stop it; if the file is damaged, move "
-            "it away and let `otelcap serve` create a new one",
-            path=str(db),
-        )
+        return _cannot_open(db, exc)
     found: dict[str, set[str]] = {}
     for r in rows:
         found.setdefault(r["table_name"], set()).add(r["column_name"])
@@ -387,30 +454,25 @@ def check_database(cfg: Config, live: Running | None) -> Check:
     return _check("server", "database", OK, message, **data)
 
 
-def check_clickhouse(cfg: Config) -> list[Check]:
+def check_clickhouse(store: Reader, live: Server | None) -> list[Check]:
     """Reachable and authenticated, database and tables present, and a test row round-trips
     (through a scratch table, so the telemetry tables never hold a doctor's row)."""
-    from otelcap.storage import open_store
-    from otelcap.storage.clickhouse import ClickHouseTarget
-
+    if isinstance(store, SelfChecking):
+        where, database = f"ClickHouse at {store.display}", store.database
+    else:  # through the running server: its connection, its user
+        where = f"ClickHouse at {live.record.target if live else '?'} (through the server)"
+        database = ""
     try:
-        target = ClickHouseTarget.from_config(cfg)
-    except ConfigError as exc:
-        return [_check("server", "clickhouse", FAIL, f"ClickHouse configuration: {exc}")]
-    where = f"ClickHouse at {target.display}"
-    store = open_store(cfg, read_only=True)  # read-only: the store itself, no spool
-    try:
-        version = store.query("SELECT version() AS v").column(0)[0].as_py()
+        about = _rows(store, "doctor-engine")[0]
         found: dict[str, set[str]] = {}
-        for r in store.query(_CH_COLUMNS_SQL).to_pylist():
-            found.setdefault(r["table"], set()).add(r["name"])
+        for r in _rows(store, "doctor-columns"):
+            found.setdefault(r["table_name"], set()).add(r["column_name"])
     except ConfigError as exc:  # the client library is missing
         return [_not_in_build(str(exc))]
     except Exception as exc:  # ours (StoreUnavailable, QueryFailed) and the driver's
-        return [_clickhouse_failure(where, target.database, exc)]
-    finally:
-        store.close()
-    checks = [_check("server", "clickhouse", OK, f"{where} answers (ClickHouse {version})")]
+        return [_clickhouse_failure(store, where, database, exc)]
+    database = str(about["db"])
+    checks = [_check("server", "clickhouse", OK, f"{where} answers (ClickHouse {about['v']})")]
     expected = _expected_columns()
     missing = sorted(set(expected) - set(found))
     missing_cols = sorted(
@@ -422,7 +484,7 @@ def check_clickhouse(cfg: Config) -> list[Check]:
                 "server",
                 "clickhouse_tables",
                 FAIL,
-                f"database {target.database} lacks {', '.join(missing)}",
+                f"database {database} lacks {', '.join(missing)}",
                 "start `otelcap serve --backend clickhouse` once (it creates them; "
                 "the user needs CREATE TABLE), or apply schema/clickhouse/*.sql",
                 missing_tables=missing,
@@ -439,7 +501,7 @@ def check_clickhouse(cfg: Config) -> list[Check]:
                 "server",
                 "clickhouse_tables",
                 WARN,
-                f"database {target.database} has every table but lacks {shown}",
+                f"database {database} has every table but lacks {shown}",
                 "add them with the ALTER TABLE … ADD COLUMN … DEFAULT forms of "
                 "schema/clickhouse/*.sql; until then those values stay only in the "
                 "attribute maps",
@@ -447,14 +509,11 @@ def check_clickhouse(cfg: Config) -> list[Check]:
             )
         )
     else:
-        message = f"database {target.database} has every table"
+        message = f"database {database} has every table"
         checks.append(_check("server", "clickhouse_tables", OK, message))
-    checks.append(_clickhouse_round_trip(target))
+    if isinstance(store, SelfChecking):
+        checks.append(_clickhouse_round_trip(store))
     return checks
-
-
-_CH_COLUMNS_SQL = "SELECT table, name FROM system.columns WHERE database = currentDatabase()"
-_CH_UNKNOWN_DATABASE = 81  # the one configuration code that is not about the login
 
 
 def _first_line(exc: BaseException) -> str:
@@ -462,11 +521,9 @@ def _first_line(exc: BaseException) -> str:
     return logfmt.mask((str(exc).strip() or type(exc).__name__).splitlines()[0][:300])
 
 
-def _clickhouse_failure(where: str, database: str, exc: BaseException) -> Check:
-    from otelcap.storage.clickhouse import CONFIG_CODES, error_code
-
-    code = error_code(str(exc))
-    if code in CONFIG_CODES.keys() - {_CH_UNKNOWN_DATABASE}:
+def _clickhouse_failure(store: Reader, where: str, database: str, exc: BaseException) -> Check:
+    kind = store.classify(exc) if isinstance(store, SelfChecking) else "unreachable"
+    if kind == "login":
         return _check(
             "server",
             "clickhouse",
@@ -474,7 +531,7 @@ def _clickhouse_failure(where: str, database: str, exc: BaseException) -> Check:
             f"{where} refused the login: {_first_line(exc)}",
             "check clickhouse_user and OTELCAP_CLICKHOUSE_PASSWORD",
         )
-    if code == _CH_UNKNOWN_DATABASE:
+    if kind == "database":
         return _check(
             "server",
             "clickhouse",
@@ -493,25 +550,9 @@ def _clickhouse_failure(where: str, database: str, exc: BaseException) -> Check:
     )
 
 
-def _clickhouse_round_trip(target: Any) -> Check:
-    """CREATE a Memory table, INSERT a random value, SELECT it back, DROP the table."""
-    import uuid
-
-    import clickhouse_connect
-
-    table = f"otelcap_doctor_{uuid.uuid4().hex[:12]}"
-    marker = uuid.uuid4().hex
+def _clickhouse_round_trip(store: SelfChecking) -> Check:
     try:
-        client = clickhouse_connect.get_client(**target.client_kwargs(target.database, 30))
-        try:
-            client.command(f"CREATE TABLE `{table}` (v String) ENGINE = Memory")
-            try:
-                client.insert(table, [[marker]], column_names=["v"])
-                got = client.query(f"SELECT v FROM `{table}`").result_rows
-            finally:
-                client.command(f"DROP TABLE IF EXISTS `{table}`")
-        finally:
-            client.close()
+        got = store.test_write()
     except Exception as exc:
         return _check(
             "server",
@@ -521,65 +562,30 @@ def _clickhouse_round_trip(target: Any) -> Check:
             "the collector's user needs INSERT on the otel_* tables (and CREATE TABLE "
             "only to create them)",
         )
-    if got != [(marker,)]:
-        message = f"a test row did not come back from a scratch table (got {got!r})"
+    if got is not None:
+        message = f"a test row did not come back from a scratch table (got {got})"
         return _check("server", "clickhouse_write", FAIL, message)
     return _check("server", "clickhouse_write", OK, "a test row round-trips (scratch table)")
 
 
+def _rows(store: Reader, name: str) -> list[dict[str, Any]]:
+    """Rows of one of queries/_ops/doctor-*.sql, in the store's dialect, as Python values;
+    timestamps as naive UTC datetimes (microseconds: Python has no nanoseconds)."""
+    import pyarrow as pa
+
+    table = store.query(opsql.sql(name, store.dialect), opsql.defaults(name) or None)
+    cols = [
+        col.cast(pa.timestamp("us", f.type.tz), safe=False)
+        if pa.types.is_timestamp(f.type)
+        else col
+        for f, col in zip(table.schema, table.columns, strict=True)
+    ]
+    rows: list[dict[str, Any]] = pa.Table.from_arrays(cols, names=table.column_names).to_pylist()
+    return rows
+
+
 # --- what has arrived -------------------------------------------------------------------------
 
-_EVENTS_SQL = (
-    "SELECT EventName AS name, count(*) AS n, max(Timestamp) AS last "
-    "FROM otel_logs GROUP BY EventName ORDER BY n DESC"
-)
-_METRICS_SQL = "SELECT * FROM ({}) AS m ORDER BY n DESC".format(
-    " UNION ALL ".join(
-        f"SELECT MetricName AS name, count(*) AS n, max(TimeUnix) AS last FROM {t} "
-        "GROUP BY MetricName"
-        for t in (
-            "otel_metrics_sum",
-            "otel_metrics_gauge",
-            "otel_metrics_histogram",
-            "otel_metrics_exponential_histogram",
-            "otel_metrics_summary",
-        )
-    )
-)
-_SPANS_SQL = (
-    "SELECT SpanName AS name, count(*) AS n, max(Timestamp) AS last "
-    "FROM otel_traces GROUP BY SpanName ORDER BY n DESC"
-)
-# Claude Code's version: app.version on events, service.version on the metrics' resource.
-_VERSIONS_SQL = (
-    "SELECT app_version, sum(n) AS n, max(last) AS last FROM ("
-    "SELECT AppVersion AS app_version, count(*) AS n, max(Timestamp) AS last "
-    "FROM otel_logs GROUP BY AppVersion UNION ALL "
-    "SELECT coalesce(ResourceAttributes['service.version'], '') AS app_version, count(*) AS n, "
-    "max(TimeUnix) AS last FROM otel_metrics_sum "
-    "GROUP BY coalesce(ResourceAttributes['service.version'], '')"
-    ") AS v WHERE app_version <> '' GROUP BY app_version ORDER BY last DESC"
-)
-_TEMPORALITY_SQL = (
-    "SELECT AggregationTemporality AS temporality, count(*) AS n, max(TimeUnix) AS last "
-    "FROM otel_metrics_sum GROUP BY AggregationTemporality ORDER BY n DESC"
-)
-_PROMPTS_SQL = (
-    "SELECT count(*) AS n, "
-    f"sum(CASE WHEN p NOT IN ('', '{REDACTED}') THEN 1 ELSE 0 END) AS with_text FROM ("
-    "SELECT coalesce(LogAttributes['prompt'], '') AS p FROM otel_logs "
-    f"WHERE EventName = 'user_prompt' ORDER BY Timestamp DESC LIMIT {RECENT_PROMPTS}) AS recent"
-)
-_TOOLS_SQL = (
-    "SELECT count(*) AS n, sum(CASE WHEN details <> '' THEN 1 ELSE 0 END) AS with_details, "
-    "sum(CASE WHEN failed THEN 1 ELSE 0 END) AS failures, "
-    "sum(CASE WHEN failed AND error_text = '' THEN 1 ELSE 0 END) AS failures_without_text "
-    "FROM (SELECT concat(coalesce(LogAttributes['tool_parameters'], ''), "
-    "coalesce(LogAttributes['tool_input'], '')) AS details, "
-    "coalesce(EventName = 'tool_result' AND Success = false, false) AS failed, "
-    "Error AS error_text FROM otel_logs WHERE EventName IN ('tool_result', 'tool_decision') "
-    f"ORDER BY Timestamp DESC LIMIT {RECENT_TOOL_EVENTS}) AS recent"
-)
 _FIX_NOTHING = (
     "point Claude Code at {where} (`otelcap setup claude` prints the settings; "
     "OTEL_EXPORTER_OTLP_PROTOCOL must match the port: grpc → the gRPC port, http/protobuf or "
@@ -611,30 +617,31 @@ _FIX_TOOLS = (
 )
 
 
-def check_arrived(cfg: Config, live: Running | None, now: dt.datetime) -> list[Check]:
-    def q(sql: str) -> list[dict[str, Any]]:
-        return running.read(cfg, sql)
+def check_arrived(store: Reader, live: Server | None, now: dt.datetime) -> list[Check]:
+    def q(name: str) -> list[dict[str, Any]]:
+        return _rows(store, name)
 
-    events, points, spans = q(_EVENTS_SQL), q(_METRICS_SQL), q(_SPANS_SQL)
+    events, points, spans = q("doctor-events"), q("doctor-metrics"), q("doctor-spans")
     n_events, n_points = sum(r["n"] for r in events), sum(r["n"] for r in points)
     if not (n_events or n_points or spans):
         where = "otelcap"
-        if live and live.grpc_port:
-            where = f"the running otelcap (gRPC :{live.grpc_port}, HTTP :{live.http_port})"
+        if live:
+            rec = live.record
+            where = f"the running otelcap (gRPC :{rec.grpc_port}, HTTP :{rec.http_port})"
         fix = _FIX_NOTHING.format(where=where)
         return [_check("data", "arrived", WARN, "nothing has arrived yet", fix)]
     checks = [
         _signal("logs", "event", events, now, WARN, _FIX_NO_LOGS),
         _signal("metrics", "data point", points, now, WARN, _FIX_NO_METRICS),
         _signal("traces", "span", spans, now, WARN, _FIX_NO_SPANS),
-        _versions(q(_VERSIONS_SQL)),
+        _versions(q("doctor-versions")),
         _protocol(live),
     ]
     if n_points:
-        checks.append(_temporality(q(_TEMPORALITY_SQL)))
+        checks.append(_temporality(q("doctor-temporality")))
     if n_events:
-        checks.append(_prompts(q(_PROMPTS_SQL)[0]))
-        checks.extend(_tools(q(_TOOLS_SQL)[0]))
+        checks.append(_prompts(q("doctor-prompts")[0]))
+        checks.extend(_tools(q("doctor-tools")[0]))
     return checks
 
 
@@ -661,7 +668,7 @@ def _versions(rows: list[dict[str, Any]]) -> Check:
     versions = [r["app_version"] for r in rows]
     data = {
         "versions": [
-            {"version": r["app_version"], "count": r["n"], "last_seen": _iso(r["last"])}
+            {"version": r["app_version"], "count": r["total"], "last_seen": _iso(r["latest"])}
             for r in rows
         ]
     }
@@ -673,20 +680,19 @@ def _versions(rows: list[dict[str, Any]]) -> Check:
     return _check("data", "versions", OK, message, **data)
 
 
-def _protocol(live: Running | None) -> Check:
-    """Requests per protocol, from the running server's own counters (/metrics)."""
-    samples = running.metrics(live.host, live.http_port) if live else None
-    if samples is None:
+def _protocol(live: Server | None) -> Check:
+    """Requests per protocol, from the running server's own counters (/v1/status)."""
+    if live is None:
         message = "protocol: unknown (a running otelcap counts requests per protocol)"
         return _check("data", "protocol", INFO, message)
     ok: dict[str, int] = {}
     refused: dict[str, int] = {}
-    for (name, labels), value in samples.items():
-        lab = dict(labels)
-        if name == "otelcap_requests_total" and value:
-            into = ok if lab.get("outcome") == "ok" else refused
-            key = lab["protocol"] if into is ok else lab.get("outcome", "?")
-            into[key] = into.get(key, 0) + int(value)
+    for r in live.status.get("requests", []):
+        if not r.get("count"):
+            continue
+        into = ok if r.get("outcome") == "ok" else refused
+        key = r.get("protocol", "?") if into is ok else r.get("outcome", "?")
+        into[key] = into.get(key, 0) + int(r["count"])
     if not ok and not refused:
         message = "protocol: no requests since this otelcap started"
         return _check("data", "protocol", INFO, message, requests={}, refused={})
@@ -773,11 +779,12 @@ def render(report: Report, fmt: str = "text") -> str:
         lines.append(title)
         for c in checks:
             first, *rest = c.message.split("\n")
-            lines.extend(_wrap(first, f"  {SYMBOL[c.status]} ", "    "))
+            keep = _paths(report, c)
+            lines.extend(_wrap(first, f"  {SYMBOL[c.status]} ", "    ", keep))
             for line in rest:  # a list of names: break between items, not inside one
                 lines.extend(_pack(line.split(_SEP), "      "))
             if c.fix:
-                lines.extend(_wrap(c.fix, "    → ", "      "))
+                lines.extend(_wrap(c.fix, "    → ", "      ", keep))
         lines.append("")
     fails = sum(c.status == FAIL for c in report.checks)
     warns = sum(c.status == WARN for c in report.checks)
@@ -789,11 +796,44 @@ def render(report: Report, fmt: str = "text") -> str:
     return "\n".join(lines)
 
 
-def _wrap(text: str, first: str, rest: str) -> list[str]:
+def _wrap(text: str, first: str, rest: str, keep: tuple[str, ...] = ()) -> list[str]:
+    """Lines of at most WIDTH columns that never split what a user copies or reads as one:
+    a `command`, a path (also one in `keep` that holds spaces, like macOS's "Application
+    Support"), a process ("pid 123 (its command line)"). One of those longer than the line
+    gets a line of its own, however long; a venv path alone can pass 100 columns."""
+    glued = text
+    for start, end in _unbreakable(text, keep):
+        glued = glued[:start] + glued[start:end].replace(" ", _GLUE) + glued[end:]
     wrapped = textwrap.wrap(
-        text, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
-    )
-    return wrapped or [first.rstrip()]
+        glued, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False,
+        break_long_words=False,
+    )  # fmt: skip
+    return [line.replace(_GLUE, " ") for line in wrapped] or [first.rstrip()]
+
+
+def _unbreakable(text: str, keep: tuple[str, ...]) -> list[tuple[int, int]]:
+    spans = [m.span() for m in _COMMAND.finditer(text)]
+    for m in _PROCESS.finditer(text):  # to its closing parenthesis: argv may hold some
+        depth, end = 0, len(text)
+        for i in range(m.end() - 1, len(text)):
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            if depth == 0:
+                end = i + 1
+                break
+        spans.append((m.start(), end))
+    for path in keep:
+        spans += [m.span() for m in re.finditer(re.escape(path), text)]
+    return spans
+
+
+def _paths(report: Report, check: Check) -> tuple[str, ...]:
+    """The paths a check may print that hold a space, with their parents (the nearest
+    existing directory is printed too): textwrap would break inside them."""
+    found = {report.database, report.data_dir, str(check.data.get("path", ""))}
+    out: set[str] = set()
+    for p in found:
+        out.update(q for q in (p, *map(str, Path(p).parents)) if " " in q)
+    return tuple(out)
 
 
 def _pack(items: list[str], indent: str) -> list[str]:

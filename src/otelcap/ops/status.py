@@ -1,8 +1,9 @@
 """`otelcap status`: is a server running, where, how much is stored, how fast it arrives.
 
-The running server answers for itself on its query endpoint (/v1/status: endpoints, records
-accepted over the last minute, queue, spool); rows per table come from the database, through
-that server while it holds the DuckDB file, else from the file.
+The access layer finds the server (access.find): its /v1/status carries its endpoints, records
+accepted over the last minute, queue and spool. Rows per table come from the store it hands
+over (queries/_ops/table-rows.sql): through that server while one serves the data, else from
+the data itself.
 """
 
 from __future__ import annotations
@@ -12,16 +13,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from otelcap import access, opsql
 from otelcap.config import Config
-from otelcap.errors import OtelcapError
+from otelcap.errors import NoDatabase, OtelcapError
+from otelcap.model.schema import TABLES
 from otelcap.ops import running
-from otelcap.ops.running import Running, Stale
-
-
-def _counts_sql() -> str:
-    from otelcap.model.schema import TABLES
-
-    return " UNION ALL ".join(f"SELECT '{t}' AS tbl, count(*) AS n FROM {t}" for t in TABLES)
 
 
 @dataclass
@@ -50,70 +46,64 @@ class Status:
 
 
 def collect(cfg: Config) -> Status:
-    found = running.find(cfg)
-    live = found if isinstance(found, Running) else None
-    st = live.status if live else {}
-    notes = []
-    if isinstance(found, Stale):
-        notes.append(f"{found.path} is left from a server (pid {found.pid}) that stopped")
+    lookup = access.find(cfg)  # SeveralServers (a usage error) when it cannot tell which
+    server = lookup.server
+    record = server.record if server else None
+    st = server.status if server else {}
+    notes = [
+        f"removed {r.path}: the server it named (pid {r.pid}) stopped without removing it"
+        for r in lookup.removed
+    ]
     rows: dict[str, int] = {}
-    if cfg.backend != "duckdb" or live or Path(cfg.database).exists():
-        try:
-            rows = {r["tbl"]: int(r["n"]) for r in running.read(cfg, _counts_sql())}
-        except OtelcapError as exc:
-            notes.append(f"rows unknown: {exc}")
-    else:
+    try:
+        with access.open(cfg, lookup=lookup) as store:
+            got = store.query(opsql.sql("table-rows", store.dialect)).to_pylist()
+        counts = {r["tbl"]: int(r["n"]) for r in got}
+        rows = {t: counts[t] for t in TABLES if t in counts}  # UNION ALL has no order in ClickHouse
+    except NoDatabase:
         notes.append(f"no database yet at {cfg.database}")
-    queue, spool = st.get("queue_rows"), st.get("spool_bytes")
-    if live and not st:  # a server without a query endpoint: its /metrics gauges
-        gauges = running.metrics(live.host, live.http_port) or {}
-        queue = gauges.get(("otelcap_queue_rows", ()))
-        spool = gauges.get(("otelcap_spool_bytes", ()))
-        notes.append("ingest rate unknown: only a server with a query endpoint (DuckDB) reports it")
+    except OtelcapError as exc:
+        notes.append(f"rows unknown: {exc}")
+    spool = st.get("spool_bytes")
     if spool is None:
         spool = _spool_bytes(cfg)
     started = st.get("started")
+    host = running.client_host(record.ingest_host) if record else ""
+    file = (Path(record.file) if record.file else None) if record else access.database_file(cfg)
     return Status(
-        running=live is not None,
-        healthy=live.healthy if live else None,
-        pid=live.pid if live else None,
-        backend=str(st.get("backend", cfg.backend)),
-        database=str(st.get("database") or _location(cfg)),
-        grpc=f"{live.host}:{live.grpc_port}" if live and live.grpc_port else None,
-        http=f"http://{live.host}:{live.http_port}" if live else None,
+        running=server is not None,
+        healthy=st.get("healthy") if server else None,
+        pid=record.pid if record else None,
+        backend=record.backend if record else cfg.backend,
+        database=record.target if record else access.location(cfg),
+        grpc=f"{host}:{record.grpc_port}" if record and record.grpc_port else None,
+        http=f"http://{host}:{record.http_port}" if record else None,
         started=(
             dt.datetime.fromtimestamp(float(started), dt.timezone.utc).isoformat(timespec="seconds")
             if started
             else None
         ),
         records_last_minute=st.get("records_last_minute"),
-        queue_rows=None if queue is None else int(queue),
+        queue_rows=None if st.get("queue_rows") is None else int(st["queue_rows"]),
         spool_bytes=int(spool),
-        database_bytes=_database_bytes(cfg),
+        database_bytes=_database_bytes(file),
         rows=rows,
         note="; ".join(notes),
     )
 
 
-def _location(cfg: Config) -> str:
-    from otelcap.storage import location
-
-    return location(cfg)
-
-
 def _spool_bytes(cfg: Config) -> int:
     """What waits in the ClickHouse spool (<data_dir>/spool) while no server sends it."""
     spool = Path(cfg.data_dir) / "spool"
-    if cfg.backend == "duckdb" or not spool.is_dir():
+    if not spool.is_dir():
         return 0
     return sum(p.stat().st_size for p in spool.iterdir() if p.is_file())
 
 
-def _database_bytes(cfg: Config) -> int | None:
+def _database_bytes(db: Path | None) -> int | None:
     """The DuckDB file plus its write-ahead log (rows since the last checkpoint live there)."""
-    if cfg.backend != "duckdb" or str(cfg.database) == ":memory:":
+    if db is None:
         return None
-    db = Path(cfg.database)
     sizes = [p.stat().st_size for p in (db, db.with_name(db.name + ".wal")) if p.exists()]
     return sum(sizes) if sizes else None
 

@@ -3,7 +3,9 @@
 -- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' only this session id ('' = every session)
--- param: period day|week|month day bucket: day, week (ISO, from Monday) or month, in UTC
+-- param: period day|week|month day bucket: day, week (ISO, from Monday) or month, in the time zone tz
+-- param: by model|project|user|team|department|cost_center|host|version|terminal|session|day model what the rows are per, beside the period; the column keeps the name model
+-- param: tz text UTC the IANA time zone of the buckets (the CLI passes the local one; --timezone, --utc)
 --
 -- cost_usd is the sum of api_request cost_usd, Claude Code's own price of each request.
 -- metric_cost_usd is the same money counted by the claude_code.cost.usage metric: a delta
@@ -14,8 +16,9 @@
 -- the rest.
 WITH requests AS (
     SELECT
-        CAST(date_trunc($period, Timestamp) AS DATE) AS period_start,
-        Model AS model_name,
+        CAST(date_trunc($period, timezone($tz, timezone('UTC', Timestamp))) AS DATE) AS period_start,
+        -- include: log_group
+        AS model_name,
         count(*) AS requests,
         coalesce(sum(InputTokens), 0) AS input_tokens,
         coalesce(sum(OutputTokens), 0) AS output_tokens,
@@ -32,7 +35,8 @@ WITH requests AS (
 series_points AS (
     SELECT
         MetricName,
-        Model,
+        -- include: metric_group
+        AS model_name,
         TimeUnix,
         StartTimeUnix,
         Value,
@@ -56,8 +60,8 @@ points AS (
 metric AS (
     -- AggregationTemporality 1 is DELTA, 2 CUMULATIVE (OTLP's enum).
     SELECT
-        CAST(date_trunc($period, TimeUnix) AS DATE) AS period_start,
-        Model AS model_name,
+        CAST(date_trunc($period, timezone($tz, timezone('UTC', TimeUnix))) AS DATE) AS period_start,
+        model_name,
         sum(
             CASE
                 WHEN AggregationTemporality = 1 THEN Value

@@ -5,7 +5,7 @@
 -- param: session text '' only this session id ('' = every session)
 --
 -- A turn is one prompt.id; its events are ordered by event.sequence (safe within a prompt,
--- which lives in one process). Failure signals by workflow step (DESIGN.md):
+-- which lives in one process). Failure signals by workflow step:
 --   model call        api_error (by status code), api_retries_exhausted, api_refusal
 --   permission        tool_decision decision=reject (by source: config, hook, user_…)
 --   tool execution    tool_result success=false (by error_type)

@@ -71,7 +71,9 @@ SELECT
     s.StatusCode AS status_code,
     left(s.Error, 300) AS error_text,
     t.turn_cost AS turn_cost_usd,
-    CASE WHEN t.last_request_at > s.EventSequence THEN 'recovered' ELSE 'stalled' END AS outcome
+    CASE WHEN t.last_request_at > s.EventSequence THEN 'recovered' ELSE 'stalled' END AS outcome,
+    -- the command that tells the turn's whole story
+    'otelcap show turn ' || s.PromptId AS show
 FROM sampled AS s
 JOIN turns AS t ON t.turn_session = s.SessionId AND t.turn_prompt = s.PromptId
 ORDER BY s.step, s.kind, s.category, s.pick

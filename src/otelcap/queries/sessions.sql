@@ -1,5 +1,5 @@
 -- name: sessions
--- description: Per session: start, end, duration, active time, prompts, API requests, models, tokens by type, cost, tool calls and failures, rejections, commits, PRs, lines of code, Claude Code version, terminal.
+-- description: Per session: project, Claude Code version, start, end, duration, active time, prompts, API requests, models, tokens by type, cost, tool calls and failures, rejections, commits, PRs, lines of code, terminal.
 -- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' only this session id ('' = every session)
@@ -51,7 +51,15 @@ by_prompt AS (
     SELECT
         SessionId AS prompt_session,
         arg_max(AppVersion, Timestamp) AS last_app_version,
-        arg_max(TerminalType, Timestamp) AS last_terminal
+        arg_max(TerminalType, Timestamp) AS last_terminal,
+        -- the repository, as --by project reads it (_fragments/log_group.sql); Claude Code
+        -- sends vcs.* only with OTEL_METRICS_INCLUDE_REPOSITORY=true
+        max(coalesce(
+            nullif(LogAttributes['vcs.repository.name'], ''),
+            nullif(ResourceAttributes['vcs.repository.name'], ''),
+            nullif(LogAttributes['vcs.repository.url.full'], ''),
+            nullif(ResourceAttributes['vcs.repository.url.full'], '')
+        )) AS last_project
     FROM otel_logs
     WHERE EventName = 'user_prompt'
       AND Timestamp >= $since
@@ -74,51 +82,7 @@ session_models AS (
     ) AS pairs
     GROUP BY model_session
 ),
-series_points AS (
-    SELECT
-        MetricName,
-        SessionId,
-        Type,
-        TimeUnix,
-        StartTimeUnix,
-        Value,
-        AggregationTemporality,
-        -- a series: one metric of one process with one attribute set (hashed once here:
-        -- partitioning a window by the maps themselves costs 10x)
-        hash(MetricName, ServiceName, ResourceAttributes, Attributes) AS series
-    FROM otel_metrics_sum
-    WHERE MetricName IN (
-            'claude_code.active_time.total',
-            'claude_code.commit.count',
-            'claude_code.pull_request.count',
-            'claude_code.lines_of_code.count'
-        )
-      AND SessionId <> ''
-      AND ($session = '' OR SessionId = $session)
-),
-points AS (
-    SELECT
-        *,
-        -- the casts make lag() NULL on a series' first point on both engines
-        lag(CAST(Value AS DOUBLE)) OVER series_order AS prev_value,
-        lag(CAST(StartTimeUnix AS TIMESTAMP_NS)) OVER series_order AS prev_start
-    FROM series_points
-    WINDOW series_order AS (PARTITION BY series ORDER BY TimeUnix, StartTimeUnix, Value)
-),
-increments AS (
-    -- AggregationTemporality 1 is DELTA, 2 CUMULATIVE (OTLP's enum).
-    SELECT
-        MetricName,
-        SessionId,
-        Type,
-        CASE
-            WHEN AggregationTemporality = 1 THEN Value
-            WHEN prev_start IS NULL OR StartTimeUnix <> prev_start OR Value < prev_value THEN Value
-            ELSE Value - prev_value
-        END AS increment
-    FROM points
-    WHERE TimeUnix >= $since AND TimeUnix < $until
-),
+-- include: session_increments
 metrics_by_session AS (
     SELECT
         SessionId AS metric_session,
@@ -133,6 +97,8 @@ metrics_by_session AS (
 )
 SELECT
     s.session_id,
+    coalesce(p.last_project, '(no repository)') AS project,
+    coalesce(p.last_app_version, '') AS app_version,
     s.started,
     s.ended,
     date_diff('millisecond', s.started, s.ended) / 1000.0 AS duration_s,
@@ -153,7 +119,6 @@ SELECT
     coalesce(m.pull_requests, 0) AS pull_requests,
     coalesce(m.lines_added, 0) AS lines_added,
     coalesce(m.lines_removed, 0) AS lines_removed,
-    coalesce(p.last_app_version, '') AS app_version,
     coalesce(p.last_terminal, '') AS terminal
 FROM by_session AS s
 LEFT JOIN by_request AS r ON r.request_session = s.session_id

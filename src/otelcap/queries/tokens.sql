@@ -3,12 +3,15 @@
 -- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' only this session id ('' = every session)
+-- param: by model|project|user|team|department|cost_center|host|version|terminal|session|day model what the rows are per; the column keeps the name model
+-- param: tz text UTC the IANA time zone of by=day (the CLI passes the local one)
 --
 -- All input = input_tokens + cache_read_tokens + cache_creation_tokens: what the model read.
 -- A high cache hit ratio is what keeps long sessions cheap. The last row sums every model.
 WITH by_model AS (
     SELECT
-        Model AS model_name,
+        -- include: log_group
+        AS model_name,
         CAST(count(*) AS BIGINT) AS requests,
         CAST(coalesce(sum(InputTokens), 0) AS BIGINT) AS input_tokens,
         CAST(coalesce(sum(OutputTokens), 0) AS BIGINT) AS output_tokens,

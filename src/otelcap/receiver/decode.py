@@ -20,6 +20,7 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from otelcap.errors import BadRequest, PayloadTooLarge
+from otelcap.model import anyvalue
 from otelcap.model.wire import REQUEST
 
 PbRequest = REQUEST  # the model's table of request classes, one per signal
@@ -35,6 +36,8 @@ REJECTED_FIELD = {
     "traces": "rejected_spans",
 }
 _ID_KEYS = ("traceId", "spanId", "parentSpanId")
+# AnyValue fields that hold AnyValues; json_format takes either spelling.
+_NESTING_KEYS = ("arrayValue", "kvlistValue", "array_value", "kvlist_value")
 
 
 def decompress(data: bytes, encoding: str, max_bytes: int, max_ratio: int) -> bytes:
@@ -77,21 +80,30 @@ def _inflate(data: bytes, wbits: int, limit: int, max_bytes: int) -> bytes:
     return bytes(out)
 
 
-def _hex_ids_to_base64(node: Any) -> None:
-    """OTLP/JSON sends ids as hex; proto3 JSON expects base64. Convert in place."""
-    if isinstance(node, dict):
+def _prepare(doc: Any) -> None:
+    """OTLP/JSON sends ids as hex; proto3 JSON expects base64: convert in place. And refuse
+    AnyValues nested past anyvalue.MAX_DEPTH, as the model does for protobuf, before
+    json_format recurses into them. Iterative: the body may nest deeper than Python's stack."""
+    stack: list[tuple[Any, int]] = [(doc, 0)]  # (node, arrays/kvlists around it)
+    while stack:
+        node, nests = stack.pop()
+        if isinstance(node, list):
+            stack.extend((v, nests) for v in node if isinstance(v, (dict, list)))
+            continue
         for k, v in node.items():
             if k in _ID_KEYS and isinstance(v, str):
                 try:
                     node[k] = base64.b64encode(bytes.fromhex(v)).decode("ascii")
                 except ValueError:
                     raise BadRequest(f"{k} {v!r} is not hex") from None
+            elif k in _NESTING_KEYS and isinstance(v, dict):
+                # An AnyValue inside `nests` arrays/kvlists is at level nests + 1; the values
+                # of this one are a level deeper.
+                if nests + 2 > anyvalue.MAX_DEPTH and v.get("values"):
+                    raise anyvalue.too_deep()
+                stack.append((v, nests + 1))
             elif isinstance(v, (dict, list)):
-                _hex_ids_to_base64(v)
-    elif isinstance(node, list):
-        for v in node:
-            if isinstance(v, (dict, list)):
-                _hex_ids_to_base64(v)
+                stack.append((v, nests))
 
 
 def parse_json(signal: str, data: bytes) -> Any:
@@ -99,9 +111,14 @@ def parse_json(signal: str, data: bytes) -> Any:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest(
+            "JSON body nests deeper than Python's parser allows (about 1,000 levels); "
+            f"attribute values may nest at most {anyvalue.MAX_DEPTH} levels"
+        ) from None
     if not isinstance(doc, dict):
         raise BadRequest("OTLP/JSON body must be a JSON object")
-    _hex_ids_to_base64(doc)
+    _prepare(doc)
     msg = PbRequest[signal]()
     try:
         # Receivers must ignore unknown fields (OTLP specification, JSON encoding).

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass
+from typing import Protocol
 
 from otelcap.selfmetrics import Registry
 
@@ -16,10 +17,17 @@ class IngestResult:
     reason: str = ""
 
 
-# (signal, serialized Export*ServiceRequest protobuf) → result. Stores the request and returns
-# only after its rows are committed; raises otelcap.errors.Overloaded / StoreUnavailable when
-# the client should retry.
-Sink = Callable[[str, bytes], IngestResult]
+class Sink(Protocol):
+    def __call__(self, signal: str, data: bytes) -> IngestResult:
+        """(signal, serialized Export*ServiceRequest protobuf) → result. Stores the request
+        and returns only after its rows are committed; raises otelcap.errors.Overloaded /
+        StoreUnavailable when the client should retry."""
+        ...
+
+    def hold(self, size: int) -> contextlib.AbstractContextManager[None]:
+        """Count a request's `size` decompressed bytes as in flight for the block (decode and
+        the call above); raises otelcap.errors.Overloaded when that would pass the budget."""
+        ...
 
 
 def count_request(

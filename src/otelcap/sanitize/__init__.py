@@ -1,4 +1,5 @@
-"""Privacy by default: every batch is sanitized before it is queued (DESIGN.md).
+"""Privacy by default: every batch is sanitized before it is queued, so nothing unsanitized
+reaches the pipeline, the database or an export.
 
 rules.py holds the rules as data, keyed.py the per-installation key and keyed hash,
 policy.py the configured actions and `describe_rules`, sanitizer.py the Arrow walk.

@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 
 from otelcap.errors import ConfigError
+from otelcap.files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def load_or_create_key(data_dir: Path) -> bytes:
 
 
 def _create(data_dir: Path, path: Path) -> bytes:
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(data_dir)
     # Write a temporary file, then link it into place: link fails if another process won
     # the race, and nobody ever reads a half-written key.
     tmp = data_dir / f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"

@@ -6,14 +6,16 @@ span, metric point attributes), lists of strings and lists of maps (span events,
 exemplars). Map values are handled as one flat array per column (MapArray.items) and the map
 is rebuilt around the same offsets and keys; nothing runs per row in Python except the HMAC
 of the few values that are hashed.
+
+It is a policy and nothing else: it derives no column. What the model derives from raw values
+(WorkflowStep, read from the prompt before it is hashed here) arrives filled and is sanitized
+like any other string.
 """
 
 from __future__ import annotations
 
 import functools
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -49,10 +51,6 @@ _COLUMN_KEY = {
 }
 _STR = pa.string()
 _UNTOUCHED = pa.array(["", CLIENT_REDACTED], _STR)
-# Workflow step: Claude Code's command_name, else a leading `/word` of the prompt text.
-_SLASH_WORD = r"^\s*/(?P<step>[A-Za-z0-9][\w:.\-]{0,63})(?:\s|$)"
-_STEP_KEYS = pa.array(["command_name", "prompt"], _STR)
-_STEP_MEMORY = 4096  # prompt ids whose step is remembered for their later batches
 _CLEAN_KEYS_MAX = 100_000  # a client inventing attribute names cannot grow memory forever
 
 
@@ -92,9 +90,6 @@ class Sanitizer:
         # Without a config (unit use) the key lives only in memory: hashes are not stable.
         key = load_or_create_key(config.data_dir) if config else secrets.token_bytes(32)
         self.hash = KeyedHash(key)
-        self._steps: OrderedDict[str, str] = OrderedDict()
-        self._steps_lock = threading.Lock()
-        self._known_steps: tuple[pa.Array, pa.Array] | None = None  # (prompt ids, steps)
         self._clean_keys: set[str] = set()  # attribute names seen not to match any pattern
 
     def sanitize(self, batches: dict[str, pa.RecordBatch]) -> dict[str, pa.RecordBatch]:
@@ -107,9 +102,6 @@ class Sanitizer:
             if batch.num_rows == 0:
                 planned[table] = (batch, None)
                 continue
-            if table == "otel_logs" and "WorkflowStep" in batch.schema.names:
-                i = batch.schema.get_field_index("WorkflowStep")
-                batch = batch.set_column(i, batch.schema.field(i), self._workflow_step(batch))
             builds = [
                 self._plan(f.name, col, batch, work)
                 for f, col in zip(batch.schema, batch.columns, strict=True)
@@ -268,48 +260,6 @@ class Sanitizer:
             return keys
         bad, hashed = renamed
         return pc.coalesce(pc.take(hashed, pc.index_in(keys, value_set=bad)), keys)
-
-    # -- workflow step ----------------------------------------------------------------------
-
-    def _workflow_step(self, batch: pa.RecordBatch) -> pa.Array:
-        """The slash command that started each row's prompt, read before prompts are hashed:
-        Claude Code's command_name, else a leading `/word` of the prompt text.
-
-        Set on the row that carries it (user_prompt) and on every later row of the same
-        prompt.id this sanitizer sees, in this batch or the next ones (for the last few
-        thousand prompts that had a step). Other rows get ''; queries can join on PromptId."""
-        attrs = _compact(batch.column("LogAttributes"))
-        prompt_ids = batch.column("PromptId")
-        step = pa.nulls(batch.num_rows, _STR)
-        if pc.any(pc.is_in(attrs.keys, value_set=_STEP_KEYS)).as_py():
-            command = pc.map_lookup(attrs, "command_name", "first")
-            command = pc.if_else(pc.equal(command, ""), pa.scalar(None, _STR), command)
-            prompt = pc.map_lookup(attrs, "prompt", "first")
-            word = pc.struct_field(pc.extract_regex(prompt, _SLASH_WORD), "step")
-            step = pc.coalesce(command, word)
-            step = pc.binary_join_element_wise("/", pc.utf8_ltrim(step, "/"), "")
-            self._remember_steps(prompt_ids, step)
-        known = self._known_steps
-        if known is not None:
-            ids, steps = known
-            step = pc.coalesce(step, pc.take(steps, pc.index_in(prompt_ids, value_set=ids)))
-        return pc.fill_null(step, "")
-
-    def _remember_steps(self, prompt_ids: pa.Array, step: pa.Array) -> None:
-        found = pc.and_(pc.is_valid(step), pc.not_equal(prompt_ids, ""))
-        if not pc.any(found).as_py():
-            return
-        ids, steps = prompt_ids.filter(found).to_pylist(), step.filter(found).to_pylist()
-        with self._steps_lock:
-            for pid, s in zip(ids, steps, strict=True):
-                self._steps[pid] = s
-                self._steps.move_to_end(pid)
-            while len(self._steps) > _STEP_MEMORY:
-                self._steps.popitem(last=False)
-            self._known_steps = (
-                pa.array(list(self._steps.keys()), _STR),
-                pa.array(list(self._steps.values()), _STR),
-            )
 
 
 def _compact(arr: pa.Array) -> pa.Array:

@@ -13,7 +13,9 @@ TIMESTAMP_NS again, exactly as the store holds them, without going through a tim
 setting: `make_timestamp_ns(epoch_ns(x))` (a cast would apply the session's TimeZone).
 
 `BundleStore` answers the query pack from a bundle with no import: an in-memory DuckDB whose
-tables are views over the Parquet files the manifest lists (`otelcap query NAME --from DIR`).
+tables are views over the Parquet files the manifest lists (`otelcap query NAME --from DIR`),
+sealed like every store that runs someone's SQL (sqlguard.py): those files are the only ones
+it may read.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pyarrow as pa
 
 from otelcap.errors import OtelcapError
 from otelcap.model import schema
+from otelcap.storage import sqlguard
 from otelcap.storage.base import ddl_statements
 
 MANIFEST = "manifest.json"
@@ -81,9 +84,9 @@ def files_of(directory: Path, manifest: dict[str, Any], table: str) -> list[Path
     return [Path(directory) / f["path"] for f in manifest.get("files", []) if f["table"] == table]
 
 
-def parquet_select(table: str, files: list[Path]) -> str:
-    """SELECT of the table's columns, in schema order and store types, from its Parquet files.
-    File paths are quoted literals (DuckDB cannot bind a table function's file list)."""
+def parquet_select(table: str, source: str) -> str:
+    """SELECT of the table's columns, in schema order and store types, from `source`: the
+    table's Parquet files as `parquet_source` reads them, or a registered Arrow dataset."""
     cols = []
     for field in schema.TABLES[table]:
         name = quote_ident(field.name)
@@ -95,22 +98,14 @@ def parquet_select(table: str, files: list[Path]) -> str:
             )
         else:
             cols.append(name)
+    return f"SELECT {', '.join(cols)} FROM {source}"
+
+
+def parquet_source(files: list[Path]) -> str:
+    """DuckDB's reader over the files. Paths are quoted literals (DuckDB cannot bind a table
+    function's file list)."""
     paths = ", ".join(quote_literal(str(Path(f).resolve())) for f in files)
-    return f"SELECT {', '.join(cols)} FROM read_parquet([{paths}], hive_partitioning = false)"
-
-
-def arrow_query(cur: Any, sql: str, params: dict[str, Any] | list[Any] | None) -> pa.Table:
-    """Run SQL on `cur`, a cursor (a separate connection to the same database, safe beside a
-    writer), return Arrow and close the cursor. A relation streams Arrow without the DB-API
-    copy; DuckDB 2 renamed fetch_arrow_table to to_arrow_table, so accept both."""
-    try:
-        rel = cur.sql(sql, params=params)
-        if rel is None:  # a statement without a result set
-            return pa.table({})
-        fetch = getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table
-        return fetch()
-    finally:
-        cur.close()
+    return f"read_parquet([{paths}], hive_partitioning = false)"
 
 
 def quote_ident(name: str) -> str:
@@ -124,7 +119,8 @@ def quote_literal(text: str) -> str:
 class BundleStore:
     """A read-only store over an exported bundle; the query pack runs on it as on DuckDB."""
 
-    name = "duckdb"  # the query pack's DuckDB SQL runs as written
+    name = "bundle"
+    dialect = "duckdb"  # the query pack's DuckDB SQL runs as written
     read_only = True
 
     def __init__(self, directory: Path) -> None:
@@ -134,13 +130,17 @@ class BundleStore:
         self.manifest = read_manifest(self.directory)
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET enable_progress_bar = false")
+        readable: list[str] = []
         for table, ddl in ddl_statements("duckdb"):
             files = files_of(self.directory, self.manifest, table)
             if files:
-                view = f"CREATE VIEW {quote_ident(table)} AS {parquet_select(table, files)}"
+                source = parquet_source(files)
+                view = f"CREATE VIEW {quote_ident(table)} AS {parquet_select(table, source)}"
                 self._con.execute(view)
+                readable += [str(Path(f).resolve()) for f in files]
             else:  # not exported, or no rows: an empty table answers like an empty store
                 self._con.execute(ddl)
+        sqlguard.seal(self._con, readable)
 
     def create_schema(self) -> None:
         """Nothing to create: the tables are the bundle's."""
@@ -149,7 +149,7 @@ class BundleStore:
         raise BundleError("a bundle is read-only; `otelcap import` merges it into the store")
 
     def query(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> pa.Table:
-        return arrow_query(self._con.cursor(), sql, params)
+        return sqlguard.run(self._con.cursor(), sql, params)
 
     def close(self) -> None:
         self._con.close()

@@ -1,19 +1,20 @@
-"""What the two ClickHouse stores share: the DDL with its TTL, parameters as text, and the Arrow
+"""ClickHouseStore's SQL-side helpers: the DDL with its TTL, parameters as text, and the Arrow
 that ClickHouse answers turned into the Arrow DuckDB answers.
 
-Both the in-process engine (chdb.py) and the server store (clickhouse.py) use these, so a
-result looks the same whichever ran it, and the golden tests on one hold for the other.
+The store runs on a server and, through clickhouse-connect's chdb interface, on ClickHouse's
+engine in-process; both go through these, so the golden tests run on chdb hold for a server.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 
-from otelcap.errors import OtelcapError
+from otelcap.errors import QueryError
 from otelcap.storage.base import ddl_statements
 
 # Rows a stock Collector deployment keeps for 90 days; 0 disables the TTL (tests with fixed
@@ -25,8 +26,34 @@ _TTL_DAYS = re.compile(r"toIntervalDay\(\d+\)")
 _DATETIME = re.compile(r"(Nullable\()?DateTime(\(.*\))?\)?")
 
 
-class QueryFailed(OtelcapError):
+class QueryFailed(QueryError):
     """ClickHouse refused a statement (bad SQL, unknown column, bad parameter value)."""
+
+
+# What every read runs with, in this order: readonly=1 refuses writes, DDL, settings changes
+# and the file/url/executable table functions (readonly=2 allowed file() to read and write,
+# tried on chdb). join_use_nulls=1 comes first because the query pack asks for it and readonly
+# forbids changing it afterwards; a query's own `SETTINGS join_use_nulls = 1` then changes
+# nothing, which readonly allows. (chdb applies the settings one at a time, in order.)
+READ_SETTINGS = {"join_use_nulls": 1, "readonly": 1}
+_OUTFILE = re.compile(r"\bINTO\s+OUTFILE\b", re.IGNORECASE)
+
+
+def refuse_outfile(sql: str, format_query: Callable[[str], str]) -> None:
+    """Refuse `INTO OUTFILE`, which the in-process engine (chdb) carries out even with
+    readonly=1. `format_query` is ClickHouse's own formatQuerySingleLine (comments gone, one
+    statement only), given the SQL as a String parameter; a string literal that spells
+    INTO OUTFILE is refused too."""
+    try:
+        text = format_query(sql)
+    except Exception as exc:  # not one statement ClickHouse can parse
+        first = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        raise QueryFailed(f"ClickHouse cannot parse this as one statement: {first}") from None
+    if _OUTFILE.search(text):
+        raise QueryFailed(
+            "INTO OUTFILE is refused: otelcap's SQL reads the tables and writes no file "
+            "(use --format csv or json and redirect the output)"
+        )
 
 
 def ddl(ttl_days: int = DEFAULT_TTL_DAYS) -> list[tuple[str, str]]:
@@ -39,6 +66,12 @@ def ddl(ttl_days: int = DEFAULT_TTL_DAYS) -> list[tuple[str, str]]:
             text = _TTL_LINE.sub("", text)
         out.append((table, text.strip().rstrip(";")))
     return out
+
+
+def escaped(text: str) -> str:
+    """A String parameter's value as ClickHouse reads it (its Escaped format: a newline or a
+    tab would end the value)."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
 def param_text(value: Any, tz: dt.tzinfo | None = None) -> str:

@@ -9,7 +9,8 @@ flush that fails half way is sent again whole, and the tables that had it skip i
 
 Reads: `query_arrow` with `{name:Type}` parameters bound by the server; DateTime columns,
 which ClickHouse's Arrow sends as UInt32 seconds, become timestamps again (chcommon.py), so
-results look like DuckDB's. Queries run with `readonly=2` when the user may write.
+results look like DuckDB's. Queries run with `readonly=1` when the user may write (chcommon's
+READ_SETTINGS): the server then refuses writes, DDL, settings and the file/url table functions.
 
 clickhouse-connect is imported when a store connects, never at module import: the DuckDB path
 and `otelcap --help` do not pay its ~140 ms. Its in-process engine (`chdb://` URLs) runs this
@@ -32,11 +33,13 @@ import pyarrow as pa
 from otelcap.errors import ConfigError, StoreUnavailable
 from otelcap.storage.chcommon import (
     DEFAULT_TTL_DAYS,
+    READ_SETTINGS,
     QueryFailed,
     ddl,
     has_uint32,
     naive_utc,
     param_text,
+    refuse_outfile,
     restore_datetimes,
 )
 
@@ -68,6 +71,7 @@ CONFIG_CODES = {
     497: "access denied",
     516: "authentication failed (user or password)",
 }
+_UNKNOWN_DATABASE = 81  # the one configuration code that is not about the login
 _CODE = re.compile(r"\bCode:\s*(\d+)")
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\"()\]]+)")
 # They log every failed request at WARNING; our own line says it once, with the URL and what
@@ -307,6 +311,15 @@ class ClickHouseStore:
             # Without a {name:Type} placeholder clickhouse-connect would %-format the SQL.
             bound = text if text and "{" in sql else None
             settings = _read_only_settings(client)
+            if self.target.chdb is not None:
+                # The in-process engine writes INTO OUTFILE even when read-only; a server
+                # refuses it over HTTP.
+                refuse_outfile(
+                    sql,
+                    lambda q: client.query(
+                        "SELECT formatQuerySingleLine({q:String})", parameters={"q": q}
+                    ).result_rows[0][0],
+                )
             try:
                 table = client.query_arrow(sql, parameters=bound, settings=settings)
                 if has_uint32(table):
@@ -328,13 +341,56 @@ class ClickHouseStore:
             with contextlib.suppress(Exception):
                 client.close()
 
+    # --- what `otelcap doctor` asks (storage/base.py SelfChecking) --------------------------
+
+    @property
+    def display(self) -> str:
+        return self.target.display
+
+    @property
+    def database(self) -> str:
+        return self.target.database
+
+    def test_write(self) -> str | None:
+        """CREATE a Memory table, INSERT a random value, SELECT it back, DROP the table, on a
+        connection of its own (reads here run readonly=2), so the telemetry tables never
+        hold a test row. None when the row came back; what came back otherwise. Raises the
+        driver's error when the user may not do it."""
+        import clickhouse_connect
+
+        table = f"otelcap_doctor_{uuid.uuid4().hex[:12]}"
+        marker = uuid.uuid4().hex
+        client = clickhouse_connect.get_client(**self.target.client_kwargs(self.database, 30))
+        try:
+            client.command(f"CREATE TABLE `{table}` (v String) ENGINE = Memory")
+            try:
+                client.insert(table, [[marker]], column_names=["v"])
+                got = client.query(f"SELECT v FROM `{table}`").result_rows
+            finally:
+                client.command(f"DROP TABLE IF EXISTS `{table}`")
+        finally:
+            client.close()
+        return None if got == [(marker,)] else repr(got)
+
+    @staticmethod
+    def classify(exc: BaseException) -> str:
+        """Why a request failed: "login" (user or password), "database" (it does not exist)
+        or "unreachable" (anything else: no answer, TLS, a proxy)."""
+        code = getattr(exc, "code", None) or error_code(str(exc))
+        if code == _UNKNOWN_DATABASE:
+            return "database"
+        if code in CONFIG_CODES:
+            return "login"
+        return "unreachable"
+
 
 def _read_only_settings(client: Any) -> dict[str, Any] | None:
-    """readonly=2 (reads and settings only) when the user could write; a user that is already
-    read-only may not change the setting at all."""
+    """READ_SETTINGS when the user could write. A user that is read-only already may not
+    change `readonly` at all (not even from 2 to 1): its profile decides, which is why
+    docker's otelcap_reader has readonly=1 and join_use_nulls=1 in its profile."""
     current = getattr(client, "server_settings", {}).get("readonly")
     if current is not None and str(current.value) == "0":
-        return {"readonly": 2}
+        return dict(READ_SETTINGS)
     return None
 
 

@@ -1,6 +1,6 @@
 """The spool: flushes the store could not take, kept on disk until it takes them.
 
-A request is acknowledged once its rows are committed (DESIGN.md). With ClickHouse, "committed"
+A request is acknowledged only once its rows are committed. With ClickHouse, "committed"
 is "in ClickHouse, or in the spool": when the server is unreachable or refuses an insert, the
 flush is written here and the requests are acknowledged; a replayer thread sends the spooled
 flushes, oldest first, when the server answers again, and survives restarts (what is here when
@@ -36,7 +36,8 @@ from typing import Any
 import pyarrow as pa
 
 from otelcap.errors import ConfigError, Overloaded, StoreUnavailable
-from otelcap.storage.base import Store
+from otelcap.files import private_dir
+from otelcap.storage.base import DedupTokens, Store
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class Spool:
     def __init__(self, directory: Path, max_bytes: int) -> None:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.directory)
         self._lock_file = _lock(self.directory)
         for stale in self.directory.glob(f"*{SUFFIX}.tmp"):
             stale.unlink()  # a crash mid-write: never acknowledged, so nothing is lost
@@ -134,7 +135,7 @@ class Spool:
     def set_aside(self, seq: int) -> Path:
         """Move an unreadable file to <dir>/corrupt/ so the flushes behind it can go."""
         bad = self.directory / "corrupt"
-        bad.mkdir(exist_ok=True, mode=0o700)
+        private_dir(bad)
         target = bad / self._path(seq).name
         os.replace(self._path(seq), target)
         with self._guard:
@@ -192,7 +193,7 @@ class SpoolingStore:
     ) -> None:
         self.inner = inner
         self.name = inner.name
-        self.dialect = getattr(inner, "dialect", inner.name)
+        self.dialect = inner.dialect
         self.spool = Spool(directory, max_bytes)
         self.sent_from_spool = 0  # flushes the replayer delivered (tests, bench)
         self._ready = False  # inner.create_schema succeeded
@@ -275,8 +276,8 @@ class SpoolingStore:
     # --- delivery --------------------------------------------------------------------------
 
     def _send(self, batches: dict[str, list[pa.RecordBatch]], token: str) -> None:
-        if getattr(self.inner, "deduplicates", False):
-            self.inner.append(batches, token=token)  # type: ignore[call-arg]
+        if isinstance(self.inner, DedupTokens) and self.inner.deduplicates:
+            self.inner.append(batches, token=token)
         else:
             self.inner.append(batches)
 
@@ -353,7 +354,8 @@ def _lock(directory: Path) -> Any:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no advisory locks; one server per dir
         return None
-    fh = (directory / ".lock").open("a")
+    fd = os.open(directory / ".lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    fh = os.fdopen(fd, "a")
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

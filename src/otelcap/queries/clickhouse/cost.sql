@@ -1,10 +1,55 @@
 -- cost: rendered from queries/cost.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.querypack --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 WITH requests AS (
   SELECT
-    CAST(dateTrunc({period: String}, Timestamp) AS Nullable(DATE)) AS period_start,
-    Model AS model_name,
+    CAST(dateTrunc({period: String}, toTimeZone(Timestamp, {tz: String})) AS Nullable(DATE)) AS period_start,
+    CASE {by: String}
+      WHEN 'model'
+      THEN Model
+      WHEN 'project'
+      THEN COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      )
+      WHEN 'user'
+      THEN COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      )
+      WHEN 'team'
+      THEN COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      )
+      WHEN 'department'
+      THEN COALESCE(
+        nullIf(ResourceAttributes['department'], ''),
+        nullIf(LogAttributes['department'], ''),
+        '(no department)'
+      )
+      WHEN 'cost_center'
+      THEN COALESCE(
+        nullIf(ResourceAttributes['cost_center'], ''),
+        nullIf(LogAttributes['cost_center'], ''),
+        '(no cost_center)'
+      )
+      WHEN 'host'
+      THEN COALESCE(nullIf(ResourceAttributes['host.name'], ''), '(no host.name)')
+      WHEN 'version'
+      THEN COALESCE(nullIf(AppVersion, ''), nullIf(ScopeVersion, ''), '(no version)')
+      WHEN 'terminal'
+      THEN COALESCE(nullIf(TerminalType, ''), '(no terminal)')
+      WHEN 'session'
+      THEN SessionId
+      ELSE CAST(CAST(dateTrunc('DAY', toTimeZone(Timestamp, {tz: String})) AS Nullable(DATE)) AS Nullable(String))
+    END AS model_name,
     COUNT(*) AS requests,
     COALESCE(SUM(InputTokens), 0) AS input_tokens,
     COALESCE(SUM(OutputTokens), 0) AS output_tokens,
@@ -25,7 +70,52 @@ WITH requests AS (
 ), series_points AS (
   SELECT
     MetricName,
-    Model,
+    CASE {by: String}
+      WHEN 'model'
+      THEN Model
+      WHEN 'project'
+      THEN COALESCE(
+        nullIf(Attributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(Attributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      )
+      WHEN 'user'
+      THEN COALESCE(
+        nullIf(Attributes['user.email'], ''),
+        nullIf(Attributes['user.account_uuid'], ''),
+        nullIf(Attributes['user.id'], ''),
+        '(no user)'
+      )
+      WHEN 'team'
+      THEN COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(Attributes['team.id'], ''),
+        '(no team.id)'
+      )
+      WHEN 'department'
+      THEN COALESCE(
+        nullIf(ResourceAttributes['department'], ''),
+        nullIf(Attributes['department'], ''),
+        '(no department)'
+      )
+      WHEN 'cost_center'
+      THEN COALESCE(
+        nullIf(ResourceAttributes['cost_center'], ''),
+        nullIf(Attributes['cost_center'], ''),
+        '(no cost_center)'
+      )
+      WHEN 'host'
+      THEN COALESCE(nullIf(ResourceAttributes['host.name'], ''), '(no host.name)')
+      WHEN 'version'
+      THEN COALESCE(nullIf(Attributes['app.version'], ''), nullIf(ScopeVersion, ''), '(no version)')
+      WHEN 'terminal'
+      THEN COALESCE(nullIf(Attributes['terminal.type'], ''), '(no terminal)')
+      WHEN 'session'
+      THEN SessionId
+      ELSE CAST(CAST(dateTrunc('DAY', toTimeZone(TimeUnix, {tz: String})) AS Nullable(DATE)) AS Nullable(String))
+    END AS model_name,
     TimeUnix,
     StartTimeUnix,
     Value,
@@ -47,8 +137,8 @@ WITH requests AS (
 ), metric AS (
   /* AggregationTemporality 1 is DELTA, 2 CUMULATIVE (OTLP's enum). */
   SELECT
-    CAST(dateTrunc({period: String}, TimeUnix) AS Nullable(DATE)) AS period_start,
-    Model AS model_name,
+    CAST(dateTrunc({period: String}, toTimeZone(TimeUnix, {tz: String})) AS Nullable(DATE)) AS period_start,
+    model_name,
     SUM(
       CASE
         WHEN AggregationTemporality = 1

@@ -1,6 +1,6 @@
 -- error-analysis: rendered from queries/error-analysis.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.querypack --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 WITH failures AS (
   /* one row per failure signal, named by its workflow step and kind */
   SELECT

@@ -1,6 +1,6 @@
 -- errors-sample: rendered from queries/errors-sample.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.querypack --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 WITH failures AS (
   /* one row per failure signal, named by its workflow step and kind */
   SELECT
@@ -243,7 +243,8 @@ SELECT
   s.StatusCode AS status_code,
   leftUTF8(s.Error, 300) AS error_text,
   t.turn_cost AS turn_cost_usd,
-  CASE WHEN t.last_request_at > s.EventSequence THEN 'recovered' ELSE 'stalled' END AS outcome
+  CASE WHEN t.last_request_at > s.EventSequence THEN 'recovered' ELSE 'stalled' END AS outcome,
+  'otelcap show turn ' /* the command that tells the turn's whole story */ || s.PromptId AS show
 FROM sampled AS s
 JOIN turns AS t
   ON t.turn_session = s.SessionId AND t.turn_prompt = s.PromptId

@@ -1,6 +1,6 @@
 -- regressions: rendered from queries/regressions.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.querypack --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 WITH turns AS (
   SELECT
     SessionId,

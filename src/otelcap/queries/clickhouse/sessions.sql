@@ -1,6 +1,6 @@
 -- sessions: rendered from queries/sessions.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.querypack --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 WITH by_session AS (
   SELECT
     SessionId AS session_id,
@@ -54,7 +54,15 @@ WITH by_session AS (
   SELECT
     SessionId AS prompt_session,
     argMax(AppVersion, Timestamp) AS last_app_version,
-    argMax(TerminalType, Timestamp) AS last_terminal
+    argMax(TerminalType, Timestamp) AS last_terminal,
+    MAX(
+      COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], '')
+      )
+    ) AS last_project /* the repository, as --by project reads it (_fragments/log_group.sql); Claude Code */ /* sends vcs.* only with OTEL_METRICS_INCLUDE_REPOSITORY=true */
   FROM otel_logs
   WHERE
     EventName = 'user_prompt'
@@ -159,6 +167,8 @@ WITH by_session AS (
 )
 SELECT
   s.session_id,
+  COALESCE(p.last_project, '(no repository)') AS project,
+  COALESCE(p.last_app_version, '') AS app_version,
   s.started,
   s.ended,
   DATE_DIFF(MILLISECOND, s.started, s.ended) / 1000.0 AS duration_s,
@@ -179,7 +189,6 @@ SELECT
   COALESCE(m.pull_requests, 0) AS pull_requests,
   COALESCE(m.lines_added, 0) AS lines_added,
   COALESCE(m.lines_removed, 0) AS lines_removed,
-  COALESCE(p.last_app_version, '') AS app_version,
   COALESCE(p.last_terminal, '') AS terminal
 FROM by_session AS s
 LEFT JOIN by_request AS r

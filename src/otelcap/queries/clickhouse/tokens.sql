@@ -1,9 +1,54 @@
 -- tokens: rendered from queries/tokens.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.querypack --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 WITH by_model AS (
   SELECT
-    Model AS model_name,
+    CASE {by: String}
+      WHEN 'model'
+      THEN Model
+      WHEN 'project'
+      THEN COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      )
+      WHEN 'user'
+      THEN COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      )
+      WHEN 'team'
+      THEN COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      )
+      WHEN 'department'
+      THEN COALESCE(
+        nullIf(ResourceAttributes['department'], ''),
+        nullIf(LogAttributes['department'], ''),
+        '(no department)'
+      )
+      WHEN 'cost_center'
+      THEN COALESCE(
+        nullIf(ResourceAttributes['cost_center'], ''),
+        nullIf(LogAttributes['cost_center'], ''),
+        '(no cost_center)'
+      )
+      WHEN 'host'
+      THEN COALESCE(nullIf(ResourceAttributes['host.name'], ''), '(no host.name)')
+      WHEN 'version'
+      THEN COALESCE(nullIf(AppVersion, ''), nullIf(ScopeVersion, ''), '(no version)')
+      WHEN 'terminal'
+      THEN COALESCE(nullIf(TerminalType, ''), '(no terminal)')
+      WHEN 'session'
+      THEN SessionId
+      ELSE CAST(CAST(dateTrunc('DAY', toTimeZone(Timestamp, {tz: String})) AS Nullable(DATE)) AS Nullable(String))
+    END AS model_name,
     CAST(COUNT(*) AS Nullable(Int64)) AS requests,
     CAST(COALESCE(SUM(InputTokens), 0) AS Nullable(Int64)) AS input_tokens,
     CAST(COALESCE(SUM(OutputTokens), 0) AS Nullable(Int64)) AS output_tokens,

@@ -1,6 +1,6 @@
 -- tool-usage: rendered from queries/tool-usage.sql for ClickHouse by
--- otelcap.querypack.render_clickhouse (sqlglot 30.30.0 + overrides).
--- Do not edit: run `python -m otelcap.querypack --render`.
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
 WITH ev AS (
   SELECT
     ToolName,

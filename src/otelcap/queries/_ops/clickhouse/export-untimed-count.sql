@@ -1,0 +1,9 @@
+-- _ops/export-untimed-count: rendered from queries/_ops/export-untimed-count.sql for ClickHouse by
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
+SELECT
+  COUNT(*) AS n
+FROM __table__
+WHERE
+  __time__ IS NULL
+SETTINGS join_use_nulls = 1

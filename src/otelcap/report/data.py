@@ -1,0 +1,214 @@
+"""The numbers behind the report: the query pack's answers, gathered once, as JSON.
+
+Every figure the page shows is a row of a pack query (`otelcap query NAME` prints the same
+row): `gather` runs the queries through a `run(name, values)` callable, so the caller decides
+where they run (the running server, the file read-only, later the access layer), and turns
+each Arrow table into JSON the page can read: columns and rows, instants as ISO 8601 UTC
+with a Z (the page formats them in the viewer's time zone), dates as YYYY-MM-DD, NaN and
+infinities as null.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Collection, Mapping
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from otelcap import __version__
+
+Run = Callable[[str, dict[str, str]], pa.Table]
+Progress = Callable[[str], None]
+
+# Session pages: the events and spans of this many sessions are inlined (those the errors
+# sample links to first, then the most recent): <1 MB of the file at 1M events.
+DETAIL_SESSIONS = 40
+# Up to about this many events in the period, session-events and session-spans run once
+# over it and the pages are cut out of the answer; beyond, once per session (each run scans
+# the period anyway). At 1M events (30 days: 81,519 events) one run took 0.9 s against
+# 0.17 s per session, 6.8 s for 40 (bench/ui.py, on a loaded machine); 500k events of
+# session-events are ~100 MB of Arrow.
+BULK_EVENTS = 500_000
+# A session page shows at most this many events (a turn-by-turn list longer than this is
+# read with `otelcap query session-events --session ID`); spans likewise.
+DETAIL_EVENTS = 600
+DETAIL_SPANS = 600
+# The sessions table holds the most recent this many sessions of the period (~300 bytes of
+# JSON each: 2,000 are ~0.6 MB); the overview's counts are over all of them.
+MAX_SESSIONS = 2000
+
+# The queries of other views, used when this otelcap's pack has them.
+OPTIONAL = ("blocks", "anomalies")
+
+
+def iso(value: dt.datetime) -> str:
+    """An instant as ISO 8601 UTC with milliseconds and a Z (what JavaScript's Date reads);
+    a naive datetime is UTC, as everything the stores return."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.isoformat(timespec="milliseconds") + "Z"
+
+
+def _cell(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return _cell(float(value))
+    if isinstance(value, dt.datetime):
+        return iso(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): _cell(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if value and all(isinstance(x, tuple) and len(x) == 2 for x in value):
+            return {str(k): _cell(v) for k, v in value}  # an Arrow map
+        return [_cell(x) for x in value]
+    return str(value)
+
+
+def to_json(table: pa.Table, limit: int | None = None) -> dict[str, Any]:
+    """{"columns": [...], "rows": [[...], ...], "total": n}: columnar names once, rows as
+    lists (a third of the size of a list of objects). With `limit`, the first `limit` rows
+    and `total` saying how many there were."""
+    total = table.num_rows
+    if limit is not None and total > limit:
+        table = table.slice(0, limit)
+    # to_pylist turns timestamps into datetimes (ns cut to us; the page shows ms) and nulls
+    # into None; a tz-aware column (ClickHouse's DateTime64 with a zone) becomes aware ones.
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    rows = [[_cell(col[r]) for col in columns] for r in range(table.num_rows)]
+    return {"columns": table.column_names, "rows": rows, "total": total}
+
+
+def _rows(table: pa.Table) -> list[dict[str, Any]]:
+    return table.to_pylist()
+
+
+def _by_session(table: pa.Table, sessions: list[str]) -> dict[str, pa.Table]:
+    """The rows of each of `sessions` (in the query's order) out of one table of many."""
+    import pyarrow.compute as pc
+
+    column = table.column("session_id")
+    return {sid: table.filter(pc.equal(column, sid)) for sid in sessions}
+
+
+def windows(now: dt.datetime, tz: dt.tzinfo | None) -> dict[str, tuple[dt.datetime, dt.datetime]]:
+    """The overview's cost windows, each with the one before it for the trend: today (from
+    local midnight in `tz`) against yesterday, the last 7 and 30 days against the 7 and 30
+    before. Naive UTC, as the pack's parameters."""
+    local_now = now.replace(tzinfo=dt.timezone.utc).astimezone(tz)
+    midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = midnight.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    yesterday = (midnight - dt.timedelta(days=1)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    week, month = dt.timedelta(days=7), dt.timedelta(days=30)
+    return {
+        "today": (today, now),
+        "yesterday": (yesterday, today),
+        "7d": (now - week, now),
+        "prev_7d": (now - 2 * week, now - week),
+        "30d": (now - month, now),
+        "prev_30d": (now - 2 * month, now - month),
+    }
+
+
+def gather(
+    run: Run,
+    since: dt.datetime,
+    until: dt.datetime,
+    available: Mapping[str, Collection[str]],
+    tz: dt.tzinfo | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Everything the page shows, for events in [since, until) (naive UTC; `until` is the
+    report's "now"), as JSON-ready values. `available` maps the pack's queries to their
+    parameters (a view whose query this pack lacks says so); `tz` is the zone whose midnight
+    starts "today" (the machine's when None)."""
+    say = progress or (lambda _msg: None)
+    period = {"since": iso(since), "until": iso(until)}
+    queries: dict[str, dict[str, str]] = {}
+
+    def ask(key: str, name: str, values: dict[str, str]) -> pa.Table:
+        say(f"running {name}")
+        queries[key] = {"name": name, **values}
+        return run(name, values)
+
+    out: dict[str, Any] = {
+        "meta": {
+            "otelcap": __version__,
+            "generated": iso(until),
+            "since": iso(since),
+            "until": iso(until),
+            "queries": queries,
+        }
+    }
+
+    cost_windows: dict[str, Any] = {}
+    for key, (start, end) in windows(until, tz).items():
+        values = {"since": iso(start), "until": iso(end)}
+        total = _rows(ask(f"cost_{key}", "cost", values))[-1]  # the `total` row
+        cost_windows[key] = {**values, "cost_usd": total["cost_usd"]}
+    out["windows"] = cost_windows
+
+    out["cost"] = to_json(ask("cost", "cost", {**period, "period": "day"}))
+    out["tokens"] = to_json(ask("tokens", "tokens", period))
+    out["outcomes"] = to_json(ask("outcomes", "outcomes", period))
+    sessions = ask("sessions", "sessions", period)
+    # the most recent first: what a person looks for, and what MAX_SESSIONS keeps
+    sessions = sessions.take(pa.array(range(sessions.num_rows - 1, -1, -1), pa.int64()))
+    out["sessions"] = to_json(sessions, MAX_SESSIONS)
+    out["tools"] = to_json(ask("tools", "tool-usage", period))
+    out["latency"] = to_json(ask("latency", "api-latency", period))
+    out["errors"] = to_json(ask("errors", "error-analysis", period))
+    sample = ask("sample", "errors-sample", period)
+    out["sample"] = to_json(sample)
+    out["regressions"] = to_json(ask("regressions", "regressions", period))
+    for name in OPTIONAL:
+        if name in available:
+            # `at` (blocks): the moment that decides the active block is the report's now
+            extra = {"at": iso(until)} if "at" in available[name] else {}
+            out[name] = to_json(ask(name, name, {**period, **extra}))
+        else:
+            out[name] = None
+
+    chosen: list[str] = []
+    for sid in [*sample.column("session_id").to_pylist(), *sessions.column(0).to_pylist()]:
+        if sid not in chosen:
+            chosen.append(sid)
+        if len(chosen) == DETAIL_SESSIONS:
+            break
+    # events of the period, roughly: what session-events over all of it would return
+    estimate = sum(
+        (r["prompts"] or 0) * 2 + (r["api_requests"] or 0) + (r["tool_calls"] or 0) * 2
+        for r in sessions.select(["prompts", "api_requests", "tool_calls"]).to_pylist()
+    )
+    events: dict[str, pa.Table] = {}
+    spans: dict[str, pa.Table] = {}
+    if estimate <= BULK_EVENTS:
+        say("session pages")
+        events = _by_session(run("session-events", period), chosen)
+        spans = _by_session(run("session-spans", period), chosen)
+    details: dict[str, Any] = {}
+    for i, sid in enumerate(chosen, 1):
+        if sid not in events:
+            say(f"session pages {i}/{len(chosen)}")
+            values = {**period, "session": sid}
+            events[sid] = run("session-events", values)
+            spans[sid] = run("session-spans", values)
+        # the page knows whose they are: a session id on every row was a third of the page
+        details[sid] = {
+            "events": to_json(events[sid].drop_columns(["session_id"]), DETAIL_EVENTS),
+            "spans": to_json(spans[sid].drop_columns(["session_id"]), DETAIL_SPANS),
+        }
+    queries["details"] = {"name": "session-events", **period}
+    out["details"] = details
+    return out
