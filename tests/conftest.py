@@ -43,3 +43,23 @@ def server_factory(tmp_path: Path) -> Iterator[object]:
 @pytest.fixture
 def server(server_factory: object) -> Service:
     return server_factory()  # type: ignore[operator]
+
+
+@pytest.fixture(scope="session")
+def recorded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every recording, replayed over its own protocol into one running server; built once
+    for the run (tests only read it)."""
+    import recordings
+
+    tmp = tmp_path_factory.mktemp("recorded")
+    svc = Service(make_config(tmp))
+    svc.start()
+    try:
+        for scenario in recordings.scenarios():
+            for _req, _resp in recordings.replay(
+                scenario, f"127.0.0.1:{svc.endpoints.grpc_port}", svc.endpoints.http_url
+            ):
+                pass
+    finally:
+        svc.stop()
+    return svc.config.database

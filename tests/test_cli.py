@@ -225,3 +225,18 @@ def test_a_taken_port_names_the_process_that_holds_it(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert f"gRPC on 127.0.0.1:{port}" in proc.stderr
     assert f"The port is held by pid {os.getpid()} (" in proc.stderr
+
+
+def test_query_list_answers_before_typer_loads_and_says_the_same() -> None:
+    """`otelcap query --list` is answered in __main__ without Typer (it imports pydantic to run
+    any command); its text is the pack's own listing, as Typer's command prints it."""
+    code = (
+        "import sys, runpy; sys.argv = ['otelcap', 'query', '--list']; "
+        "runpy.run_module('otelcap', run_name='__main__'); "
+        "print('LOADED', ','.join(m for m in ('typer', 'pydantic', 'pyarrow') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    listing, _, loaded = out.stdout.rpartition("LOADED")
+    assert loaded.strip() == ""
+    typer_out = CliRunner().invoke(app, ["query", "--list"])
+    assert listing.strip() == typer_out.output.strip()

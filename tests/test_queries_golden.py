@@ -22,10 +22,8 @@ import pytest
 
 import recordings
 import stores
-from conftest import make_config
 from otelcap import querypack
 from otelcap.model import schema
-from otelcap.service import Service
 from otelcap.storage.duckdb import DuckDBStore
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
@@ -76,23 +74,6 @@ def assert_same(a: pa.Table, b: pa.Table, what: str) -> None:
 
 
 # --- the recorded sessions ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def recorded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every recording, replayed over its own protocol into one running server."""
-    tmp = tmp_path_factory.mktemp("recorded")
-    svc = Service(make_config(tmp))
-    svc.start()
-    try:
-        for scenario in recordings.scenarios():
-            for _req, _resp in recordings.replay(
-                scenario, f"127.0.0.1:{svc.endpoints.grpc_port}", svc.endpoints.http_url
-            ):
-                pass
-    finally:
-        svc.stop()
-    return svc.config.database
 
 
 @pytest.fixture(scope="module")

@@ -386,7 +386,7 @@ def test_query_command_on_a_file(recorded_file: Path, tmp_path: Path) -> None:
     bad = runner.invoke(
         app, ["query", "cost", "--db", str(recorded_file), "--param", "x=1"], env=env
     )
-    assert bad.exit_code == 1 and "no parameter 'x'" in bad.output
+    assert bad.exit_code == 2 and "no parameter 'x'" in bad.output  # a usage error
 
 
 def test_sql_command_is_read_only(recorded_file: Path, tmp_path: Path) -> None:

@@ -18,11 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 import recordings
-from conftest import make_config
 from otelcap import querypack, report
 from otelcap.cli import app
 from otelcap.report import data, page
-from otelcap.service import Service
 from otelcap.storage.duckdb import DuckDBStore
 
 ASSETS = Path(report.__file__).parent / "assets"
@@ -32,23 +30,6 @@ NOW = dt.datetime(2026, 11, 28, 12, 0)
 
 def _env(tmp_path: Path) -> dict[str, str]:
     return {"OTELCAP_DATA_DIR": str(tmp_path / "data"), "OTELCAP_CONFIG": str(tmp_path / "none")}
-
-
-@pytest.fixture(scope="module")
-def recorded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every recording, replayed over its own protocol into one running server."""
-    tmp = tmp_path_factory.mktemp("recorded")
-    svc = Service(make_config(tmp))
-    svc.start()
-    try:
-        for scenario in recordings.scenarios():
-            for _req, _resp in recordings.replay(
-                scenario, f"127.0.0.1:{svc.endpoints.grpc_port}", svc.endpoints.http_url
-            ):
-                pass
-    finally:
-        svc.stop()
-    return svc.config.database
 
 
 def test_arrow_to_json_keeps_instants_as_utc_and_drops_nan() -> None:

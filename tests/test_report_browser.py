@@ -25,10 +25,8 @@ import pytest
 from typer.testing import CliRunner
 
 import recordings
-from conftest import make_config
 from otelcap import querypack, report
 from otelcap.cli import app
-from otelcap.service import Service
 from otelcap.storage.duckdb import DuckDBStore
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -43,22 +41,6 @@ ZONE = "Asia/Kolkata"  # UTC+05:30: a half-hour offset shows a time formatted in
 VIEWS = ["overview", "cost", "sessions", "tools", "errors", "anomalies"]
 CHARTS = {"overview": 1, "cost": 2, "tools": 1, "errors": 1, "anomalies": 1}  # uPlot canvases
 INSTALL = "apt-get install -y chromium chromium-driver (as .ci/run does)"
-
-
-@pytest.fixture(scope="module")
-def recorded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("recorded")
-    svc = Service(make_config(tmp))
-    svc.start()
-    try:
-        for scenario in recordings.scenarios():
-            for _ in recordings.replay(
-                scenario, f"127.0.0.1:{svc.endpoints.grpc_port}", svc.endpoints.http_url
-            ):
-                pass
-    finally:
-        svc.stop()
-    return svc.config.database
 
 
 def _write(db: Path, path: Path) -> Path:

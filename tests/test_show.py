@@ -19,28 +19,9 @@ from typer.testing import CliRunner
 
 import recordings
 import stores
-from conftest import make_config
 from otelcap.cli import app
 from otelcap.model import schema
-from otelcap.service import Service
 from otelcap.storage.duckdb import DuckDBStore
-
-
-@pytest.fixture(scope="module")
-def recorded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every recording, replayed over its own protocol into one running server."""
-    tmp = tmp_path_factory.mktemp("recorded")
-    svc = Service(make_config(tmp))
-    svc.start()
-    try:
-        for scenario in recordings.scenarios():
-            for _req, _resp in recordings.replay(
-                scenario, f"127.0.0.1:{svc.endpoints.grpc_port}", svc.endpoints.http_url
-            ):
-                pass
-    finally:
-        svc.stop()
-    return svc.config.database
 
 
 def run(db: Path, *argv: str) -> Any:

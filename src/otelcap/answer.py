@@ -3,8 +3,8 @@ hands over (the running server's, the local one, or an exported bundle), format.
 
 Every mistake in the flags is a usage error (ConfigError, exit 2) with the same message in
 every command: an unknown query (with the nearest name), a bad --since/--until or a --since
-that is not before --until (config.time_window), an unknown --format. A --param the query
-cannot take is the query's refusal (QueryError, exit 1), as it always was.
+that is not before --until (config.time_window), an unknown --format, a --param the query
+does not take or a value it cannot read.
 
 The access layer is imported when a query runs, not with this module: `query --list` and
 `--explain` read only the pack.
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from otelcap import querypack
 from otelcap.config import Config, check_format, time_window
-from otelcap.errors import ConfigError
+from otelcap.errors import ConfigError, QueryError
 
 if TYPE_CHECKING:
     import contextlib
@@ -82,7 +82,10 @@ def run_named(
             ]
             raise ConfigError(f"--by: {name} has no groups; {', '.join(with_by)} take --by")
         values["by"] = by
-    bound = query.bind(values, tz=tz)  # QueryError for a --param the query lacks or cannot take
+    try:
+        bound = query.bind(values, tz=tz)
+    except QueryError as exc:  # a --param the query lacks or cannot take: a usage error
+        raise ConfigError(str(exc)) from None
     with _open(config, bundle) as store:
         table = store.query(query.sql_for(store.dialect), bound)
     group = bound.get("by")
