@@ -121,7 +121,8 @@ def format_table(
         if not sys.stdout.isatty():  # piped: every column at full width, for scripts
             return _text_table(names, cells, right, 1_000_000)
         width = shutil.get_terminal_size((100, 24)).columns
-    return _fitted(names, cells, right, width, wide)
+    times = [pa.types.is_temporal(table.schema.field(k).type) for k in names]
+    return _fitted(names, cells, right, times, width, wide)
 
 
 def instant(value: dt.datetime, tz: str | None = None) -> str:
@@ -152,14 +153,19 @@ _GAP = 2
 
 
 def _fitted(
-    names: list[str], cells: list[list[str]], right: list[bool], width: int, wide: bool
+    names: list[str],
+    cells: list[list[str]],
+    right: list[bool],
+    times: list[bool],
+    width: int,
+    wide: bool,
 ) -> str:
     """A rich table that fits `width`: which columns, and how wide each may be."""
     if not names:
         return "(no columns)"
     natural = [max([len(n), *(len(r[i]) for r in cells)]) for i, n in enumerate(names)]
     # Numbers and times are never cut; other text may be, to _MIN_TEXT (or its header).
-    cuttable = [not right[i] and not _is_time(cells, i) for i in range(len(names))]
+    cuttable = [not right[i] and not times[i] for i in range(len(names))]
     least = [
         min(w, max(_MIN_TEXT, len(names[i]))) if cuttable[i] else w for i, w in enumerate(natural)
     ]
@@ -223,14 +229,6 @@ def _fitted(
         note = f"({len(hidden)} columns not shown: {left_out}; --wide or --columns shows them)"
         out += textwrap.wrap(note, max(20, width))
     return "\n".join(out)
-
-
-_TIME_TEXT = re.compile(r"^\d{4}-\d\d-\d\d( \d\d:\d\d:\d\d[+-]\d\d:\d\d)?$")
-
-
-def _is_time(cells: list[list[str]], i: int) -> bool:
-    values = [r[i] for r in cells if r[i]]
-    return bool(values) and all(_TIME_TEXT.match(v) for v in values)
 
 
 def _decimals(values: list[Any]) -> int:
