@@ -84,8 +84,10 @@ def run_named(
         values["session"] = session
     if by is not None:
         if not any(p.name == "by" for p in query.params):
-            with_by = [
-                q.name for q in querypack.load_all() if any(p.name == "by" for p in q.params)
+            with_by = [  # sessions-by is what sessions --by runs: name sessions
+                q.name.removesuffix("-by")
+                for q in querypack.load_all()
+                if any(p.name == "by" for p in q.params)
             ]
             raise ConfigError(f"--by: {name} has no groups; {', '.join(with_by)} take --by")
         values["by"] = by
