@@ -106,7 +106,7 @@ def run_named(
     except QueryError as exc:  # a --param the query lacks or cannot take: a usage error
         raise ConfigError(str(exc)) from None
     with _open(config, bundle) as store:
-        table = store.query(query.sql_for(store.dialect), bound)
+        table = store.query(*query.statement(store.dialect, bound))
     group = bound.get("by")
     if group and group != "model" and "model" in table.column_names:
         # the pack's column is `model` whatever the group; the user asked for `--by project`

@@ -128,6 +128,22 @@ class Query:
             return path.read_text()
         raise QueryError(f"no SQL dialect {dialect!r}")
 
+    def statement(self, dialect: str, bound: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The SQL and parameters to run for bound values: sql_for(dialect) without the
+        conditions of the filters that are '' (no filter). On DuckDB an unused filter still
+        reads the attribute maps: tokens took 31 → 48 ms at 300k events with them in, so
+        they go. ClickHouse puts parameter values into the query before planning, so
+        `'' = '' OR …` costs nothing there and its checked-in SQL runs as it is."""
+        sql = self.sql_for(dialect)
+        if dialect != "duckdb":
+            return sql, bound
+        for name in FILTERS:
+            if bound.get(name) == "":
+                sql = _filter_condition(name).sub("", sql)
+        # DuckDB refuses a parameter its statement does not name
+        params = {k: v for k, v in bound.items() if k not in FILTERS or f"${k}" in sql}
+        return sql, params
+
     def bind(
         self,
         values: dict[str, str | None] | None = None,
@@ -143,6 +159,11 @@ class Query:
         if tz and "tz" not in given and any(p.name == "tz" for p in self.params):
             given["tz"] = tz
         return {p.name: p.parse(given.get(p.name, p.default), now, tz) for p in self.params}
+
+
+def _filter_condition(name: str) -> re.Pattern[str]:
+    """`AND ($name = '' OR … = $name)`, as _fragments/log_filter.sql and friends write it."""
+    return re.compile(rf"AND \(\${name} = '' OR\b.*?= \${name}\)", re.DOTALL)
 
 
 _HEADER = re.compile(r"^--\s*(name|description|param|filters):\s*(.*)$")
@@ -305,4 +326,4 @@ def run(
     """Run a pack query on an open store, in the store's dialect (tests, bench). Commands run
     queries through otelcap.answer, on the store the access layer hands over."""
     query = name if isinstance(name, Query) else load(name)
-    return store.query(query.sql_for(store.dialect), query.bind(values, now))
+    return store.query(*query.statement(store.dialect, query.bind(values, now)))
