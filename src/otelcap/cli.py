@@ -327,8 +327,22 @@ def query(
         typer.Option(
             "--by",
             help="cost and tokens per model (default), project, user, team, department, "
-            "cost_center, host, version, terminal, session or day.",
+            "cost_center, host, version, terminal, session or day; sessions and tool-usage "
+            "per project (default) and the rest.",
         ),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(help="Only this project, as --by project prints it, e.g. '(no repository)'."),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Only this user, as --by user prints it (a hash by default).")
+    ] = None,
+    team: Annotated[
+        str | None, typer.Option(help="Only this team.id, as --by team prints it.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Only this model (cost, tokens, blocks, api-latency, ...).")
     ] = None,
     timezone: _Timezone = None,
     utc: _Utc = False,
@@ -351,6 +365,11 @@ def query(
     Example (how to read it): otelcap query error-analysis --explain
 
     Example (per team, UTC days): otelcap query cost --by team --utc --order -cost_usd
+
+    Example (one team's sessions per project): otelcap query sessions --by project --team platform
+
+    --project, --user, --team and --model take a label of the --by output and keep that
+    group's records; `query --list` names the filters each query takes.
 
     Times are local (with their offset) unless --utc or --timezone says otherwise; on a
     terminal the table fits its width and names the columns it left out (--wide shows all).
@@ -377,6 +396,7 @@ def query(
             answer.run_named(
                 cfg, name, since, until, session, param or [], fmt, from_dir,
                 by=by, tz=zone, shape=shape,
+                filters={"project": project, "user": user, "team": team, "model": model},
             )
         )  # fmt: skip
     except OtelcapError as exc:
