@@ -35,8 +35,8 @@ failures AS MATERIALIZED (
             ELSE EventName
         END AS kind
     -- one scan for every signal: each lives in typed columns, the hook counts and the MCP
-    -- status too (two scans, the second for those, took twice the time: ~250 ms of CPU
-    -- per million rows for error-analysis)
+    -- status too (a second scan for those cost error-analysis 14% more instructions and
+    -- errors-sample 18% more at 1M events: bench/queries.py --callgrind)
     FROM (
         SELECT
             SessionId, PromptId, EventSequence, Timestamp, EventName, ToolName, StatusCode,
