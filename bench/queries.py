@@ -9,6 +9,7 @@ sockets are left out. Run by hand, not in CI:
     .venv/bin/python bench/queries.py                  # 1M events, prints median ms per query
     .venv/bin/python bench/queries.py --events 10000000 --db /tmp/otelcap-10m.duckdb
     .venv/bin/python bench/queries.py --db /tmp/otelcap-10m.duckdb --reuse   # time again
+    .venv/bin/python bench/queries.py --db /tmp/otelcap-10m.duckdb --reuse --callgrind
 
 The generator (`generate`) is also what tests/test_queries_golden.py feeds both engines.
 """
@@ -16,10 +17,13 @@ The generator (`generate`) is also what tests/test_queries_golden.py feeds both 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import multiprocessing as mp
 import os
 import random
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -379,21 +383,89 @@ def load(store: object, events: int, seed: int = 7, workers: int | None = None) 
     return total
 
 
+# Queries that draw one session's page (report/data.py runs them once per session shown): the
+# bench passes one session id, as the page does; over every session session-events returns
+# every event (1M rows at 1M events), which is not what anyone waits for.
+PER_SESSION = {"session-events", "session-spans"}
+
+
+def busiest_session(store: object) -> str:
+    """The session with the most events: the largest page the report draws."""
+    row = store.query(  # type: ignore[attr-defined]
+        "SELECT SessionId FROM otel_logs WHERE SessionId <> '' "
+        "GROUP BY SessionId ORDER BY count(*) DESC, SessionId LIMIT 1"
+    ).to_pylist()
+    return row[0]["SessionId"] if row else ""
+
+
 def time_queries(store: object, runs: int, names: list[str] | None = None) -> list[tuple]:
+    """(name, median ms, min, max, median CPU ms, rows) per query. CPU time is the process's
+    (every DuckDB thread's) and moves less than wall time when others load the machine."""
     from otelcap import querypack
 
+    session = busiest_session(store)
     out = []
     for q in querypack.load_all():
         if names and q.name not in names:
             continue
-        querypack.run(store, q)  # warm: plan and cache
-        ms = []
+        values = {"session": session} if q.name in PER_SESSION else None
+        querypack.run(store, q, values)  # warm: plan and cache
+        ms, cpu = [], []
         for _ in range(runs):
-            t0 = time.perf_counter()
-            table = querypack.run(store, q)
+            c0, t0 = time.process_time(), time.perf_counter()
+            table = querypack.run(store, q, values)
             ms.append((time.perf_counter() - t0) * 1000)
-        out.append((q.name, statistics.median(ms), min(ms), max(ms), table.num_rows))
+            cpu.append((time.process_time() - c0) * 1000)
+        med = statistics.median
+        out.append((q.name, med(ms), min(ms), max(ms), med(cpu), table.num_rows))
     return out
+
+
+def print_times(title: str, rows: list[tuple]) -> None:
+    print(f"\n{title:<16}{'median ms':>10}{'min':>8}{'max':>8}{'cpu ms':>8}{'rows':>8}")
+    for name, med, lo, hi, cpu, n in rows:
+        print(f"{name:<16}{med:>10.1f}{lo:>8.1f}{hi:>8.1f}{cpu:>8.1f}{n:>8}")
+
+
+def callgrind_child(db: Path, name: str, session: str, memory_limit: str) -> None:
+    """Under callgrind: one run of one query inside a qsort comparator, so that
+    --toggle-collect=*qsort* counts exactly it (opening the file and planning a first time
+    are left out)."""
+    from otelcap import querypack
+    from otelcap.storage.duckdb import DuckDBStore
+
+    store = DuckDBStore(db, memory_limit=memory_limit)
+    # One DuckDB thread: callgrind's toggle counts only the thread that turned it on.
+    store._con.execute("SET threads = 1")
+    values = {"session": session} if name in PER_SESSION else None
+    querypack.run(store, name, values)  # warm: plan and cache
+
+    def compare(_a: int, _b: int) -> int:
+        querypack.run(store, name, values)
+        return 0
+
+    cmp_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+    pair = (ctypes.c_int * 2)(1, 2)
+    ctypes.CDLL("libc.so.6").qsort(pair, 2, ctypes.sizeof(ctypes.c_int), cmp_type(compare))
+    store.close()
+
+
+def instructions(db: Path, name: str, session: str, memory_limit: str) -> int:
+    """The instructions one run of the query executes on one DuckDB thread (callgrind): a
+    count that others' load on the machine does not move."""
+    with tempfile.TemporaryDirectory(prefix="otelcap-callgrind-") as tmp:
+        out = Path(tmp) / "callgrind.out"
+        cmd = [
+            "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+            "--collect-atstart=no", "--toggle-collect=*qsort*",
+            sys.executable, __file__, "--db", str(db), "--callgrind-child", name,
+            "--session", session, "--memory-limit", memory_limit,
+        ]  # fmt: skip
+        subprocess.run(cmd, check=True, capture_output=True)
+        m = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.M)
+        if not m:
+            raise SystemExit(f"callgrind wrote no totals for {name}")
+        return int(m.group(1))
 
 
 def main() -> None:
@@ -416,7 +488,17 @@ def main() -> None:
         default=Config.duckdb_row_group_size,
         help="rows per DuckDB row group written (default %(default)s, otelcap's; 0: DuckDB's)",
     )
+    ap.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="count each query's instructions on one thread under valgrind (with --reuse)",
+    )
+    ap.add_argument("--callgrind-child", help=argparse.SUPPRESS)
+    ap.add_argument("--session", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.callgrind_child:
+        callgrind_child(args.db, args.callgrind_child, args.session, args.memory_limit)
+        return
 
     from otelcap.storage.duckdb import DuckDBStore
 
@@ -450,9 +532,19 @@ def main() -> None:
         f"memory_limit {args.memory_limit or 'DuckDB default'}, "
         f"row groups of {args.row_group_size or 122_880} rows written"
     )
-    print(f"\n{'query':<16}{'median ms':>10}{'min':>8}{'max':>8}{'rows':>8}")
-    for name, med, lo, hi, rows in time_queries(store, args.runs, args.query):
-        print(f"{name:<16}{med:>10.1f}{lo:>8.1f}{hi:>8.1f}{rows:>8}")
+    print(f"session-events and session-spans: session {busiest_session(store)} (the busiest)")
+    if args.callgrind:
+        from otelcap import querypack
+
+        session = busiest_session(store)
+        store.close()
+        print(f"\n{'query':<16}{'M instructions':>15}")
+        for q in querypack.load_all():
+            if not args.query or q.name in args.query:
+                n = instructions(args.db, q.name, session, args.memory_limit)
+                print(f"{q.name:<16}{n / 1e6:>15,.0f}")
+        return
+    print_times("query", time_queries(store, args.runs, args.query))
     if args.chdb:
         from otelcap.model import schema
         from otelcap.storage.clickhouse import ClickHouseStore, ClickHouseTarget
@@ -462,9 +554,7 @@ def main() -> None:
         ch.create_schema()
         for table in schema.TABLES:
             ch.append({table: store.query(f'SELECT * FROM "{table}"').to_batches()})
-        print(f"\n{'chdb query':<16}{'median ms':>10}{'min':>8}{'max':>8}{'rows':>8}")
-        for name, med, lo, hi, rows in time_queries(ch, args.runs, args.query):
-            print(f"{name:<16}{med:>10.1f}{lo:>8.1f}{hi:>8.1f}{rows:>8}")
+        print_times("chdb query", time_queries(ch, args.runs, args.query))
         ch.close()
     store.close()
     if tmp:

@@ -34,51 +34,30 @@ failures AS MATERIALIZED (
                 END
             ELSE EventName
         END AS kind
+    -- one scan for every signal: each lives in typed columns, the hook counts and the MCP
+    -- status too (a second scan for those cost error-analysis 14% more instructions and
+    -- errors-sample 18% more at 1M events: bench/queries.py --callgrind)
     FROM (
-        -- the signals in typed columns ...
         SELECT
             SessionId, PromptId, EventSequence, Timestamp, EventName, ToolName, StatusCode,
             DecisionSource, ErrorType, Error,
-            CAST(NULL AS BIGINT) AS hooks_blocking,
-            CAST(NULL AS BIGINT) AS hooks_erred
+            HooksBlocking AS hooks_blocking,
+            HooksNonBlockingError AS hooks_erred
         FROM otel_logs
         WHERE (
                 EventName IN ('api_error', 'api_retries_exhausted', 'api_refusal', 'internal_error')
                 OR (EventName = 'tool_decision' AND Decision = 'reject')
                 OR (EventName = 'tool_result' AND Success = false)
                 OR (EventName IN ('compaction', 'at_mention', 'auth') AND Success = false)
+                OR (EventName = 'hook_execution_complete'
+                    AND (HooksBlocking > 0 OR HooksNonBlockingError > 0 OR HooksCancelled > 0))
+                OR (EventName = 'mcp_server_connection' AND ConnectionStatus = 'failed')
             )
           AND Timestamp >= $since
           AND Timestamp < $until
           AND SessionId <> ''
           AND ($session = '' OR SessionId = $session)
           -- include: log_filter
-        UNION ALL
-        -- ... and the few that live only in the attribute map. Reading LogAttributes is
-        -- most of this query's time (~100 ms per million rows): promoted columns for these
-        -- attributes would remove it.
-        SELECT
-            SessionId, PromptId, EventSequence, Timestamp, EventName, ToolName, StatusCode,
-            DecisionSource, ErrorType, Error, hooks_blocking, hooks_erred
-        FROM (
-            SELECT
-                SessionId, PromptId, EventSequence, Timestamp, EventName, ToolName, StatusCode,
-                DecisionSource, ErrorType, Error,
-                ConnectionStatus AS connection_status,
-                HooksBlocking AS hooks_blocking,
-                HooksNonBlockingError AS hooks_erred,
-                HooksCancelled AS hooks_cancelled
-            FROM otel_logs
-            WHERE EventName IN ('hook_execution_complete', 'mcp_server_connection')
-              AND Timestamp >= $since
-              AND Timestamp < $until
-              AND SessionId <> ''
-              AND ($session = '' OR SessionId = $session)
-              -- include: log_filter
-        ) AS from_map
-        WHERE (EventName = 'hook_execution_complete'
-               AND (hooks_blocking > 0 OR hooks_erred > 0 OR hooks_cancelled > 0))
-           OR (EventName = 'mcp_server_connection' AND connection_status = 'failed')
     ) AS signals
 ),
 categories AS (
