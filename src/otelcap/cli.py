@@ -1162,6 +1162,63 @@ def report(
         webbrowser.open(path.resolve().as_uri())
 
 
+@app.command()
+def ui(
+    no_open: Annotated[
+        bool,
+        typer.Option("--no-open", help="Print the link; do not open a browser."),
+    ] = False,
+    port: Annotated[
+        int,
+        typer.Option(help="With no server running: the port to serve on (0 picks a free one)."),
+    ] = 0,
+    db: Annotated[Path | None, typer.Option(help=_DB_HELP)] = None,
+    backend: Annotated[str | None, typer.Option(help=_BACKEND_HELP)] = None,
+    clickhouse_url: _ChUrl = None,
+    clickhouse_user: _ChUser = None,
+    clickhouse_database: _ChDatabase = None,
+) -> None:
+    """Open the dashboard: the report's views, live, with filters.
+
+    While `otelcap serve` runs, it serves the dashboard on 127.0.0.1; this command asks it
+    for a one-time link (good for 2 minutes) and opens it, or prints it when there is no
+    desktop or with --no-open. The link sets a cookie for this browser and nothing is served
+    without it. The page refreshes by itself as more telemetry arrives. With no server
+    running, this command serves the database itself, read-only, until Ctrl-C.
+
+    Example: otelcap ui
+    """
+    from otelcap import access, config, dashboard
+
+    def show(url: str, lead: str) -> None:
+        opened = not no_open and dashboard.open_in_browser(url)
+        verb = "opened in your browser" if opened else "open this link (good once, for 2 min)"
+        typer.echo(f"{lead}; {verb}:\n  {url}")
+        sys.stdout.flush()
+
+    try:
+        cfg = config.load(
+            _store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database)
+        )
+        found = access.dashboard_link(cfg)
+        if found is not None:
+            record, url = found
+            show(url, f"the dashboard of the running otelcap (pid {record.pid}, {record.target})")
+            return
+
+        def ready(_board: object, url: str) -> None:
+            lead = (
+                f"no otelcap server runs: serving {access.location(cfg)} read-only until "
+                "Ctrl-C (it does not refresh by itself; reload the page for new data)"
+            )
+            show(url, lead)
+
+        dashboard.serve_local(cfg, port, ready)
+    except OtelcapError as exc:
+        _fail(exc)
+    typer.echo("otelcap ui stopped.")
+
+
 def main() -> None:
     # Every command: DuckDB creates the database, its WAL and spill files with the process
     # umask; otelcap's data is the user's alone (0600 files, 0700 directories, files.py).
