@@ -101,6 +101,8 @@ class Dashboard:
         self._sessions: dict[str, float] = {}  # cookie value → when it expires
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
+        self._busy = 0  # answers being computed: stop() waits for them before the store closes
+        self._idle = threading.Condition(self._lock)
         self._available: dict[str, list[str]] | None = None
 
     # --- the listener ---------------------------------------------------------------------
@@ -128,7 +130,7 @@ class Dashboard:
 
             Handler.dashboard = self
             try:
-                self._httpd = ThreadingHTTPServer((self.host, self._port), Handler)
+                self._httpd = _Server((self.host, self._port), Handler)
             except OSError as exc:
                 from otelcap.errors import ConfigError
 
@@ -142,12 +144,32 @@ class Dashboard:
             ).start()
         log.info("dashboard on http://%s:%d/", self.host, self.port)
 
-    def stop(self) -> None:
+    def stop(self, wait_s: float = 30.0) -> None:
+        """Stop listening, and wait (up to `wait_s`) for the answers being computed: the
+        caller closes the store next."""
         with self._lock:
             httpd, self._httpd = self._httpd, None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.server_close()
+        with self._idle:
+            self._idle.wait_for(lambda: self._busy == 0, wait_s)
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[bool]:
+        """Around one answer: False once stop() began (the store may be closing)."""
+        with self._lock:
+            if self._httpd is None:
+                yield False
+                return
+            self._busy += 1
+        try:
+            yield True
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
 
     # --- tickets and sessions -------------------------------------------------------------
 
@@ -246,6 +268,14 @@ class Dashboard:
         return {"version": self.version() if self.version else None}
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a browser that navigates away drops the fetches it had open: not an error
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     dashboard: Dashboard
     protocol_version = "HTTP/1.1"
@@ -316,6 +346,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         url = urlsplit(self.path)
         values = dict(parse_qsl(url.query))
+        if url.path == "/favicon.ico":  # browsers ask for it: no icon, and no 404 logged
+            return self._send(204, b"", "image/x-icon")
         if url.path == "/auth":
             return self._auth(values.get("ticket", ""))
         if not self._authorized():
@@ -338,7 +370,10 @@ class _Handler(BaseHTTPRequestHandler):
         if answer is None:
             return self._text(404, f"no page {url.path}")
         try:
-            result = answer(values)
+            with self.dashboard.answering() as open_:
+                if not open_:
+                    return self._json(503, {"error": "the dashboard is stopping"})
+                result = answer(values)
         except OtelcapError as exc:  # a bad period, a database that is not there
             return self._json(400, {"error": str(exc)})
         except Exception as exc:  # the store's own failure: say what it was

@@ -176,7 +176,8 @@ class Service:
         """The stored row counts per table (`otelcap status`'s query), as one string: the
         dashboard refreshes when it changes."""
         rows = self.store.query(opsql.sql("table-rows", self.store.dialect)).to_pylist()
-        return ",".join(f"{r['tbl']}={r['n']}" for r in rows)
+        # sorted: a UNION ALL's branches come back in any order (DuckDB runs them in parallel)
+        return ",".join(sorted(f"{r['tbl']}={r['n']}" for r in rows))
 
     def _spool_bytes(self) -> int:
         return self.store.spool_bytes if isinstance(self.store, Spooled) else 0

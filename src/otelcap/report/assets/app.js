@@ -937,7 +937,7 @@
 
   // --- the served page's data -----------------------------------------------------------------
 
-  let version = null, loading = null;
+  let version = null, loading = null, polling = false;
   async function getJSON(url) {
     const r = await fetch(url, { credentials: "same-origin", cache: "no-store" });
     let body = null;
@@ -956,7 +956,7 @@
     const mine = (loading = {});
     try {
       const data = await getJSON("api/data?" + params.toString());
-      if (loading !== mine) return; // a newer request was made meanwhile
+      if (loading !== mine) return; // a newer request (a filter changed) was made meanwhile
       header.querySelector(".error")?.remove();
       version = data.live ? data.live.version : null;
       show(data);
@@ -964,9 +964,12 @@
         const since = params.get("since");
         choices = await getJSON("api/choices" + (since ? "?since=" + encodeURIComponent(since) : ""));
         drawFilters();
+        bar.dataset.choices = Object.keys(choices).join(" ");
       }
     } catch (err) {
       failed(err);
+    } finally {
+      if (loading === mine) loading = null;
     }
   }
   async function fetchSession(sid) {
@@ -980,12 +983,18 @@
     }
   }
   async function poll() {
-    // a cheap question, the stored row counts; the whole data again only when they moved
+    // a cheap question, the stored row counts; the whole data again only when they moved.
+    // Never beside a load in flight: on a big database the data takes longer than the
+    // interval, and each poll's load would replace the last before it could finish.
+    if (loading || polling) return;
+    polling = true;
     try {
       const now = await getJSON("api/changes");
-      if (version !== null && now.version !== version) await load(false);
+      if (version !== null && now.version !== version && !loading) await load(false);
     } catch (err) {
       failed(err);
+    } finally {
+      polling = false;
     }
   }
   const sections = {};
