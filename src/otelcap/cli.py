@@ -246,6 +246,7 @@ _DB_HELP = (
     "in the user data directory."
 )
 _BACKEND_HELP = "Where the data is: duckdb (embedded file) or clickhouse (see --clickhouse-url)."
+_FILTER_HELP = "Only this {0} (a label `otelcap query cost --by {0}` prints; '' = all)."
 _FROM_HELP = "Run on a bundle written by `otelcap export` (DuckDB SQL), not on the store."
 
 
@@ -1143,6 +1144,10 @@ def report(
     open_it: Annotated[
         bool, typer.Option("--open", help="Open the file in the default web browser.")
     ] = False,
+    model: Annotated[str, typer.Option(help=_FILTER_HELP.format("model"))] = "",
+    project: Annotated[str, typer.Option(help=_FILTER_HELP.format("project"))] = "",
+    user: Annotated[str, typer.Option(help=_FILTER_HELP.format("user"))] = "",
+    team: Annotated[str, typer.Option(help=_FILTER_HELP.format("team"))] = "",
     db: Annotated[Path | None, typer.Option(help=_DB_HELP)] = None,
     backend: Annotated[str | None, typer.Option(help=_BACKEND_HELP)] = None,
     clickhouse_url: _ChUrl = None,
@@ -1156,6 +1161,9 @@ def report(
     changes by version. Every number is a query pack answer (the page names the
     `otelcap query` that prints it); the data is the sanitized telemetry, so the file can be
     shared. Works while `otelcap serve` runs (through it) and when it does not.
+
+    --model, --project, --user and --team keep only what has that label (as `otelcap query
+    cost --by project` prints it); the page says which it was written for.
 
     Example: otelcap report --html claude-week.html --since 7d --open
     """
@@ -1175,7 +1183,8 @@ def report(
             _store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database)
         )
         with report_mod.pack_runner(cfg) as run:
-            path = report_mod.build(run, html, since, progress=progress)
+            filters = {"model": model, "project": project, "user": user, "team": team}
+            path = report_mod.build(run, html, since, progress=progress, filters=filters)
     except OtelcapError as exc:
         progress("")
         _fail(exc)
