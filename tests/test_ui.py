@@ -230,3 +230,32 @@ def test_self_serve_without_a_database_says_so(tmp_path: Path) -> None:
     )
     assert out.exit_code == 2
     assert "no database at" in out.output and "otelcap serve" in out.output
+
+
+def test_one_computation_serves_requests_until_rows_are_stored(
+    server_factory: Any, db: Path
+) -> None:
+    import recordings
+
+    svc = _served(server_factory, db)
+    ran: list[str] = []
+    pack = svc._run_pack
+
+    def counted(name: str, values: dict[str, str]) -> Any:
+        ran.append(name)
+        return pack(name, values)
+
+    svc._run_pack = counted  # the dashboard's runner looks it up on each request
+    url = svc.dashboard.ticket_url()
+    cookie = _login(url)
+    # the default view's data, which the ticket started computing: this request joins it
+    first = _get(url, "/api/data", cookie)[2]
+    computed = len(ran)
+    assert computed > 10  # the report's queries ran for it
+    assert _get(url, "/api/data", cookie)[2] == first  # the same answer
+    assert len(ran) == computed  # and no query ran again
+    req = next(r for r in recordings.load(recordings.scenarios()[0]) if r.signal == "logs")
+    recordings.send(req, f"127.0.0.1:{svc.endpoints.grpc_port}", svc.endpoints.http_url)
+    again = json.loads(_get(url, "/api/data", cookie)[2])
+    assert len(ran) > computed  # rows were stored: computed anew
+    assert again["live"]["version"] != json.loads(first)["live"]["version"]

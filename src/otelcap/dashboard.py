@@ -70,8 +70,29 @@ MAX_SESSIONS = 256
 # faster poll mostly sees nothing new; the question is one count per table.
 POLL_S = 5.0
 DEFAULT_SINCE = "30d"
+# The answers of api/data and api/choices are kept while the stored row counts stay the same,
+# for at most CACHE_S (the windows "today" and "last 7 days" move with the clock), and one
+# computation serves every request that asks for it meanwhile: at 1M events one api/data
+# takes 1.5-6 s (bench/ui.py, on 2 cores under other load), and every open tab asks again
+# after each change.
+CACHE_S = 60.0
+MAX_CACHED = 16
 
 Runner = Callable[[], AbstractContextManager["Run"]]
+Key = tuple[str, tuple[tuple[str, str], ...]]
+
+
+class _Answer:
+    """One computation of an answer, shared by the requests that wait for it."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+        self.made = time.monotonic()
+        self.ready = threading.Event()
+        self.value: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+
+
 Version = Callable[[], str]
 
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
@@ -104,6 +125,7 @@ class Dashboard:
         self._busy = 0  # answers being computed: stop() waits for them before the store closes
         self._idle = threading.Condition(self._lock)
         self._available: dict[str, list[str]] | None = None
+        self._answers: dict[Key, _Answer] = {}
 
     # --- the listener ---------------------------------------------------------------------
 
@@ -183,7 +205,15 @@ class Dashboard:
             while len(self._tickets) >= MAX_TICKETS:
                 self._tickets.pop(next(iter(self._tickets)))
             self._tickets[ticket] = now + TICKET_S
+        # the browser opening the link asks for the default view's data: start on it now
+        threading.Thread(
+            target=self._prefetch, name="otelcap-dashboard-prefetch", daemon=True
+        ).start()
         return f"http://{self.host}:{self.port}/auth?ticket={ticket}"
+
+    def _prefetch(self) -> None:
+        with contextlib.suppress(Exception):  # the page's own request will say what failed
+            self.data({})
 
     def redeem(self, ticket: str) -> str | None:
         """A new session for a ticket that is good (and is then used up); None otherwise."""
@@ -224,13 +254,54 @@ class Dashboard:
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         return report.parse_since(values.get("since") or DEFAULT_SINCE, now), now
 
+    def _shared(
+        self,
+        kind: str,
+        values: dict[str, str],
+        compute: Callable[[str | None], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """compute(version), or the answer already made (or being made) for the same values
+        and the same stored row counts, at most CACHE_S ago. Without `version` (no server:
+        nothing is stored meanwhile) every request computes."""
+        if self.version is None:
+            return compute(None)
+        # the version before the queries: rows stored while they run move it again
+        version = self.version()
+        key: Key = (kind, tuple(sorted(values.items())))
+        now = time.monotonic()
+        with self._lock:
+            answer = self._answers.get(key)
+            mine = answer is None or answer.version != version or now - answer.made > CACHE_S
+            if mine:
+                answer = self._answers[key] = _Answer(version)
+                while len(self._answers) > MAX_CACHED:
+                    self._answers.pop(next(iter(self._answers)))
+        assert answer is not None
+        if mine:
+            try:
+                answer.value = compute(version)
+            except BaseException as exc:
+                answer.error = exc
+                with self._lock:
+                    if self._answers.get(key) is answer:
+                        del self._answers[key]  # the next request tries again
+            finally:
+                answer.ready.set()
+        else:
+            answer.ready.wait()
+        if answer.error is not None:
+            raise answer.error
+        assert answer.value is not None
+        return answer.value
+
     def data(self, values: dict[str, str]) -> dict[str, Any]:
         """api/data?since=30d&model=…: what a report holds, with no session pages (the page
         asks for one when it is opened)."""
+        return self._shared("data", values, lambda version: self._data(values, version))
+
+    def _data(self, values: dict[str, str], version: str | None) -> dict[str, Any]:
         start, now = self._period(values)
         filters = {k: values.get(k, "") for k in report_data.FILTERS}
-        # the version before the queries: rows stored while they run move it again
-        version = self.version() if self.version else None
         with self.runner() as run:
             out = report_data.gather(
                 run, start, now, self.available(), self.tz, filters=filters, details=0
@@ -250,6 +321,9 @@ class Dashboard:
 
     def choices(self, values: dict[str, str]) -> dict[str, Any]:
         """api/choices?since=30d: each filter's values, as `otelcap query cost --by X`."""
+        return self._shared("choices", values, lambda _version: self._choices(values))
+
+    def _choices(self, values: dict[str, str]) -> dict[str, Any]:
         start, now = self._period(values)
         by = self._by_choices()
         with self.runner() as run:
