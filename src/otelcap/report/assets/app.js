@@ -113,7 +113,9 @@
     let cmd = "otelcap query " + q.name;
     for (const [k, v] of Object.entries(q)) {
       if (k === "name") continue;
-      cmd += ["since", "until", "session"].includes(k) ? ` --${k} ${v}` : ` --param ${k}=${v}`;
+      // the filters and these have flags of their own (`otelcap query --help`)
+      const arg = /^[\w.:+\-]+$/.test(String(v)) ? String(v) : "'" + String(v).replace(/'/g, "'\\''") + "'";
+      cmd += ["since", "until", "session", "model", "project", "user", "team"].includes(k) ? ` --${k} ${arg}` : ` --param ${k}=${arg}`;
     }
     return cmd;
   }
