@@ -53,6 +53,7 @@ __all__ = [
     "SeveralServers",
     "Spooled",
     "abilities",
+    "dashboard_link",
     "database_file",
     "find",
     "key",
@@ -191,6 +192,23 @@ def otelcap_on(host: str, port: int) -> bool:
     from otelcap.control import otelcap_on
 
     return otelcap_on(host, port)
+
+
+def dashboard_link(config: Config) -> tuple[ServerRecord, str] | None:
+    """A one-time link to the dashboard of the server serving this configuration's data
+    (asked for over its control endpoint: the `ui_ticket` action), or None when none runs."""
+    server = find(config).server
+    if server is None:
+        return None
+    try:
+        reply = Control(server.record).action("ui_ticket", {})
+    except QueryError:
+        raise QueryError(
+            f"the running otelcap (pid {server.record.pid}, version "
+            f"{server.record.version or 'unknown'}) serves no dashboard: restart `otelcap "
+            "serve` with this version, or stop it and `otelcap ui` serves the file itself"
+        ) from None
+    return server.record, str(reply["url"])
 
 
 # --- the remote store -------------------------------------------------------------------------

@@ -246,6 +246,7 @@ _DB_HELP = (
     "in the user data directory."
 )
 _BACKEND_HELP = "Where the data is: duckdb (embedded file) or clickhouse (see --clickhouse-url)."
+_FILTER_HELP = "Only this {0} (a label `otelcap query cost --by {0}` prints; '' = all)."
 _FROM_HELP = "Run on a bundle written by `otelcap export` (DuckDB SQL), not on the store."
 
 
@@ -1163,6 +1164,10 @@ def report(
     open_it: Annotated[
         bool, typer.Option("--open", help="Open the file in the default web browser.")
     ] = False,
+    model: Annotated[str, typer.Option(help=_FILTER_HELP.format("model"))] = "",
+    project: Annotated[str, typer.Option(help=_FILTER_HELP.format("project"))] = "",
+    user: Annotated[str, typer.Option(help=_FILTER_HELP.format("user"))] = "",
+    team: Annotated[str, typer.Option(help=_FILTER_HELP.format("team"))] = "",
     db: Annotated[Path | None, typer.Option(help=_DB_HELP)] = None,
     backend: Annotated[str | None, typer.Option(help=_BACKEND_HELP)] = None,
     clickhouse_url: _ChUrl = None,
@@ -1176,6 +1181,9 @@ def report(
     changes by version. Every number is a query pack answer (the page names the
     `otelcap query` that prints it); the data is the sanitized telemetry, so the file can be
     shared. Works while `otelcap serve` runs (through it) and when it does not.
+
+    --model, --project, --user and --team keep only what has that label (as `otelcap query
+    cost --by project` prints it); the page says which it was written for.
 
     Example: otelcap report --html claude-week.html --since 7d --open
     """
@@ -1195,7 +1203,8 @@ def report(
             _store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database)
         )
         with report_mod.pack_runner(cfg) as run:
-            path = report_mod.build(run, html, since, progress=progress)
+            filters = {"model": model, "project": project, "user": user, "team": team}
+            path = report_mod.build(run, html, since, progress=progress, filters=filters)
     except OtelcapError as exc:
         progress("")
         _fail(exc)
@@ -1203,6 +1212,63 @@ def report(
     typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); open it in a web browser")
     if open_it:
         webbrowser.open(path.resolve().as_uri())
+
+
+@app.command()
+def ui(
+    no_open: Annotated[
+        bool,
+        typer.Option("--no-open", help="Print the link; do not open a browser."),
+    ] = False,
+    port: Annotated[
+        int,
+        typer.Option(help="With no server running: the port to serve on (0 picks a free one)."),
+    ] = 0,
+    db: Annotated[Path | None, typer.Option(help=_DB_HELP)] = None,
+    backend: Annotated[str | None, typer.Option(help=_BACKEND_HELP)] = None,
+    clickhouse_url: _ChUrl = None,
+    clickhouse_user: _ChUser = None,
+    clickhouse_database: _ChDatabase = None,
+) -> None:
+    """Open the dashboard: the report's views, live, with filters.
+
+    While `otelcap serve` runs, it serves the dashboard on 127.0.0.1; this command asks it
+    for a one-time link (good for 2 minutes) and opens it, or prints it when there is no
+    desktop or with --no-open. The link sets a cookie for this browser and nothing is served
+    without it. The page refreshes by itself as more telemetry arrives. With no server
+    running, this command serves the database itself, read-only, until Ctrl-C.
+
+    Example: otelcap ui
+    """
+    from otelcap import access, config, dashboard
+
+    def show(url: str, lead: str) -> None:
+        opened = not no_open and dashboard.open_in_browser(url)
+        verb = "opened in your browser" if opened else "open this link (good once, for 2 min)"
+        typer.echo(f"{lead}; {verb}:\n  {url}")
+        sys.stdout.flush()
+
+    try:
+        cfg = config.load(
+            _store_flags(backend, db, clickhouse_url, clickhouse_user, clickhouse_database)
+        )
+        found = access.dashboard_link(cfg)
+        if found is not None:
+            record, url = found
+            show(url, f"the dashboard of the running otelcap (pid {record.pid}, {record.target})")
+            return
+
+        def ready(_board: object, url: str) -> None:
+            lead = (
+                f"no otelcap server runs: serving {access.location(cfg)} read-only until "
+                "Ctrl-C (it does not refresh by itself; reload the page for new data)"
+            )
+            show(url, lead)
+
+        dashboard.serve_local(cfg, port, ready)
+    except OtelcapError as exc:
+        _fail(exc)
+    typer.echo("otelcap ui stopped.")
 
 
 def main() -> None:

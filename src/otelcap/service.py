@@ -5,6 +5,7 @@ This is the only module that knows every layer; the CLI calls `Service(config).r
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -16,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from otelcap import __version__, access, logfmt, registry, statusline, storage
+from otelcap import __version__, access, logfmt, opsql, querypack, registry, statusline, storage
 from otelcap.config import Config, parse_duration
+from otelcap.dashboard import Dashboard
 from otelcap.errors import ConfigError
 from otelcap.files import private_umask
 from otelcap.ingest import Ingest
@@ -138,13 +140,21 @@ class Service:
             self.store.close()
             raise
         self.endpoints = Endpoints(config.host, self.grpc.port, self.http.port)
+        # `otelcap ui`: the dashboard, on a loopback listener of its own (dashboard.py), which
+        # starts when the first ticket is asked for over the control endpoint.
+        self.dashboard = Dashboard(
+            lambda: contextlib.nullcontext(self._run_pack), version=self._stored_rows
+        )
         # Other commands reach the store through this loopback endpoint: DuckDB locks its
         # file, and the request counters, queue and spool live only in this process.
         self.query_api = QueryApi(
             self.store.query,
             status=self.status,
             # `otelcap import` and `otelcap prune` while serve runs: the owner does them.
-            actions=access.serve_actions(self.store),
+            actions={
+                **access.serve_actions(self.store),
+                "ui_ticket": lambda _payload: {"url": self.dashboard.ticket_url()},
+            },
             # Claude Code's status line asks for its few numbers, not for SQL (statusline.py).
             statusline=lambda values: statusline.figures(self.store, values),
         )  # the store refuses what is not reading: sealed above (DuckDB), readonly=1 (ClickHouse)
@@ -161,6 +171,18 @@ class Service:
     def ingest(self, signal_name: str, data: bytes) -> IngestResult:
         """The sink both receivers call: convert → sanitize → queue → wait for the commit."""
         return self._ingest(signal_name, data)
+
+    def _run_pack(self, name: str, values: dict[str, str]) -> pa.Table:
+        """A pack query on this server's store: what `otelcap query` runs through the
+        control endpoint, without the round trip."""
+        return querypack.run(self.store, name, dict(values))
+
+    def _stored_rows(self) -> str:
+        """The stored row counts per table (`otelcap status`'s query), as one string: the
+        dashboard refreshes when it changes."""
+        rows = self.store.query(opsql.sql("table-rows", self.store.dialect)).to_pylist()
+        # sorted: a UNION ALL's branches come back in any order (DuckDB runs them in parallel)
+        return ",".join(sorted(f"{r['tbl']}={r['n']}" for r in rows))
 
     def _spool_bytes(self) -> int:
         return self.store.spool_bytes if isinstance(self.store, Spooled) else 0
@@ -235,6 +257,7 @@ class Service:
         if self.record is not None:
             registry.remove(self.record)  # its own record only: other servers keep theirs
         self.query_api.stop()
+        self.dashboard.stop()
         if self.retention:
             self.retention.stop()
         if self.reports:

@@ -80,8 +80,10 @@ def build(
     now: dt.datetime | None = None,
     tz: dt.tzinfo | None = None,
     progress: Progress | None = None,
+    filters: dict[str, str] | None = None,
 ) -> Path:
-    """Gather the pack's answers for [since, now) and write the page to `path`."""
+    """Gather the pack's answers for [since, now) and write the page to `path`; `filters`
+    (model, project, user, team: a label of `otelcap query cost --by X`) are fixed in it."""
     from otelcap.report import data, page
 
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -91,7 +93,14 @@ def build(
         raise ConfigError(f"--html {path} is a directory: name the file to write, e.g. report.html")
     if not path.parent.is_dir():
         raise ConfigError(f"--html {path}: directory {path.parent} does not exist")
-    answers = data.gather(run, start, now, available(), tz, progress)
+    pack = available()
+    chosen = {k: v for k, v in (filters or {}).items() if v}
+    missing = [k for k in chosen if k not in data.filterable(pack)]
+    if missing:
+        raise ConfigError(
+            f"--{missing[0]}: this otelcap's query pack has no {missing[0]} filter; leave it out"
+        )
+    answers = data.gather(run, start, now, pack, tz, progress, filters=chosen)
     html = page.render(answers)
     tmp = path.with_name(f".{path.name}.tmp")
     try:

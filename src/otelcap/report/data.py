@@ -42,6 +42,9 @@ MAX_SESSIONS = 2000
 
 # The queries of other views, used when this otelcap's pack has them.
 OPTIONAL = ("blocks", "anomalies")
+# The page's filters: pack parameters ('' = all) whose values are the labels
+# `otelcap query cost --by X` prints. A filter goes to every query that has the parameter.
+FILTERS = ("model", "project", "user", "team")
 
 
 def iso(value: dt.datetime) -> str:
@@ -121,6 +124,48 @@ def windows(now: dt.datetime, tz: dt.tzinfo | None) -> dict[str, tuple[dt.dateti
     }
 
 
+def filterable(available: Mapping[str, Collection[str]]) -> list[str]:
+    """The filters some query of this pack takes."""
+    return [f for f in FILTERS if any(f in params for params in available.values())]
+
+
+def choices(
+    run: Run, since: dt.datetime, until: dt.datetime, by: Collection[str]
+) -> dict[str, list[str]]:
+    """Each filter's values in [since, until): the labels `otelcap query cost --by X` prints
+    (its `model` column), by cost, the most first; `by` is what cost's --by accepts."""
+    period = {"since": iso(since), "until": iso(until), "period": "month"}
+    out: dict[str, list[str]] = {}
+    for dim in FILTERS:
+        if dim not in by:
+            continue
+        cost: dict[str, float] = {}
+        for row in _rows(run("cost", {**period, "by": dim})):
+            label = row["model"]
+            if row["period"] is None or label in (None, "", "total"):
+                continue  # the total row, or rows without the label
+            cost[label] = cost.get(label, 0.0) + float(row["cost_usd"] or 0)
+        # '(no team.id)' and the like: the label of rows without one. A dimension with no
+        # other label is one the data does not have, and gets no filter.
+        if any(not label.startswith("(no ") for label in cost):
+            out[dim] = sorted(cost, key=lambda k: (-cost[k], k))
+    return out
+
+
+def session_detail(run: Run, period: Mapping[str, str], session: str) -> dict[str, Any]:
+    """One session's page: its events and spans in the period (at most DETAIL_* of each)."""
+    values = {**period, "session": session}
+    return _detail(run("session-events", values), run("session-spans", values))
+
+
+def _detail(events: pa.Table, spans: pa.Table) -> dict[str, Any]:
+    # the page knows whose they are: a session id on every row was a third of the page
+    return {
+        "events": to_json(events.drop_columns(["session_id"]), DETAIL_EVENTS),
+        "spans": to_json(spans.drop_columns(["session_id"]), DETAIL_SPANS),
+    }
+
+
 def gather(
     run: Run,
     since: dt.datetime,
@@ -128,17 +173,24 @@ def gather(
     available: Mapping[str, Collection[str]],
     tz: dt.tzinfo | None = None,
     progress: Progress | None = None,
+    filters: Mapping[str, str] | None = None,
+    details: int = DETAIL_SESSIONS,
 ) -> dict[str, Any]:
     """Everything the page shows, for events in [since, until) (naive UTC; `until` is the
     report's "now"), as JSON-ready values. `available` maps the pack's queries to their
     parameters (a view whose query this pack lacks says so); `tz` is the zone whose midnight
-    starts "today" (the machine's when None)."""
+    starts "today" (the machine's when None). `filters` (FILTERS: value, '' = all) go to
+    every query that takes them. `details` session pages are inlined (the served page asks
+    for a session's page when it opens it: 0)."""
     say = progress or (lambda _msg: None)
     period = {"since": iso(since), "until": iso(until)}
+    chosen_filters = {k: v for k, v in (filters or {}).items() if k in FILTERS and v}
     queries: dict[str, dict[str, str]] = {}
 
     def ask(key: str, name: str, values: dict[str, str]) -> pa.Table:
         say(f"running {name}")
+        params = available.get(name, ())
+        values = {**values, **{k: v for k, v in chosen_filters.items() if k in params}}
         queries[key] = {"name": name, **values}
         return run(name, values)
 
@@ -149,6 +201,8 @@ def gather(
             "since": iso(since),
             "until": iso(until),
             "queries": queries,
+            "filters": chosen_filters,
+            "filterable": filterable(available),
         }
     }
 
@@ -180,11 +234,15 @@ def gather(
         else:
             out[name] = None
 
+    queries["details"] = {"name": "session-events", **period}
+    out["details"] = {}
+    if details <= 0:
+        return out
     chosen: list[str] = []
     for sid in [*sample.column("session_id").to_pylist(), *sessions.column(0).to_pylist()]:
         if sid not in chosen:
             chosen.append(sid)
-        if len(chosen) == DETAIL_SESSIONS:
+        if len(chosen) == details:
             break
     # events of the period, roughly: what session-events over all of it would return
     estimate = sum(
@@ -197,18 +255,10 @@ def gather(
         say("session pages")
         events = _by_session(run("session-events", period), chosen)
         spans = _by_session(run("session-spans", period), chosen)
-    details: dict[str, Any] = {}
     for i, sid in enumerate(chosen, 1):
-        if sid not in events:
+        if sid in events:
+            out["details"][sid] = _detail(events[sid], spans[sid])
+        else:
             say(f"session pages {i}/{len(chosen)}")
-            values = {**period, "session": sid}
-            events[sid] = run("session-events", values)
-            spans[sid] = run("session-spans", values)
-        # the page knows whose they are: a session id on every row was a third of the page
-        details[sid] = {
-            "events": to_json(events[sid].drop_columns(["session_id"]), DETAIL_EVENTS),
-            "spans": to_json(spans[sid].drop_columns(["session_id"]), DETAIL_SPANS),
-        }
-    queries["details"] = {"name": "session-events", **period}
-    out["details"] = details
+            out["details"][sid] = session_detail(run, period, sid)
     return out

@@ -6,8 +6,9 @@ its own opaque origin), so the policy names no origin at all: `default-src 'none
 exact inlined scripts and style sheets by their sha256. No request can leave the page, and a
 script that is not one of ours (injected text, say) does not run. The data travels in a
 `<script type="application/json">` block, which is never executed, and the page's script
-writes every value with textContent, never as HTML. A page served by `otelcap ui` will
-instead send `default-src 'self'` as a header, with the same script and styles as files.
+writes every value with textContent, never as HTML. The page `otelcap ui` serves
+(`render_served`) is the same page without the data block: its script and styles are files
+of its own origin, under the header SERVED_CSP, and the script fetches the data.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from typing import Any
 
 ASSETS = ("uPlot.iife.min.js", "uPlot.min.css", "app.js", "app.css")
 UPLOT_VERSION = "1.6.32"
+# The served page's policy (a header): its own origin's files and JSON and nothing else; no
+# inline script or style, no frame around it, no form posting anywhere.
+SERVED_CSP = "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 
 def asset(name: str) -> str:
@@ -53,6 +57,42 @@ def csp(scripts: list[str], styles: list[str]) -> str:
     )
 
 
+def _head(title: str, policy_meta: str, styles: list[str]) -> list[str]:
+    return [
+        "<!doctype html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        *([policy_meta] if policy_meta else []),
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<meta name="color-scheme" content="light dark">',
+        '<meta name="referrer" content="no-referrer">',
+        f"<title>{html.escape(title)}</title>",
+        *styles,
+        "</head>",
+        "<body>",
+        '<header id="top"></header>',
+    ]
+
+
+def render_served() -> str:
+    """The page `otelcap ui` serves: the same script and styles, as files beside it
+    (assets/NAME); the script fetches its data from the same origin."""
+    css = [f'<link rel="stylesheet" href="assets/{n}">' for n in ASSETS if n.endswith(".css")]
+    js = [f'<script src="assets/{n}"></script>' for n in ASSETS if n.endswith(".js")]
+    return "\n".join(
+        [
+            *_head("otelcap", "", css),
+            '<main id="app"><noscript>The dashboard draws its views with JavaScript.</noscript>'
+            "</main>",
+            *js,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+
+
 def render(data: dict[str, Any]) -> str:
     """The page for gathered data (report.data.gather)."""
     uplot_js, uplot_css, app_js, app_css = (asset(n) for n in ASSETS)
@@ -62,20 +102,11 @@ def render(data: dict[str, Any]) -> str:
     title = f"otelcap report {meta.get('since', '')[:10]} – {meta.get('until', '')[:10]}"
     return "\n".join(
         [
-            "<!doctype html>",
-            '<html lang="en">',
-            "<head>",
-            '<meta charset="utf-8">',
-            f'<meta http-equiv="Content-Security-Policy" content="{policy}">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            '<meta name="color-scheme" content="light dark">',
-            '<meta name="referrer" content="no-referrer">',
-            f"<title>{html.escape(title)}</title>",
-            f"<style>{uplot_css}</style>",
-            f"<style>{app_css}</style>",
-            "</head>",
-            "<body>",
-            '<header id="top"></header>',
+            *_head(
+                title,
+                f'<meta http-equiv="Content-Security-Policy" content="{policy}">',
+                [f"<style>{uplot_css}</style>", f"<style>{app_css}</style>"],
+            ),
             '<main id="app"><noscript>This report draws its views with JavaScript; allow '
             "it for this file to see them.</noscript></main>",
             f'<script type="application/json" id="otelcap-data">{json_for_script(data)}</script>',

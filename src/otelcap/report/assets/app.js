@@ -1,12 +1,19 @@
-/* otelcap report: the views of the query pack's answers. Plain JavaScript, no build step.
+/* otelcap report and dashboard: the views of the query pack's answers. Plain JavaScript, no
+ * build step.
  *
- * The data is the JSON block #otelcap-data (report/data.py): each table as {columns, rows,
- * total}, instants as ISO UTC strings. Every value reaches the page through textContent
- * (el() below), never as HTML. Times are shown in the viewer's time zone. */
+ * The data (report/data.py) is each table as {columns, rows, total}, instants as ISO UTC
+ * strings. In a report file it is the JSON block #otelcap-data; in the page `otelcap ui`
+ * serves there is no block, and the data comes from the same origin: api/data (with the
+ * page's filters as its query string), api/session for a session's page, api/choices for the
+ * filters' values, api/changes polled while the server stores more. Every value reaches the
+ * page through textContent (el() below), never as HTML. Times are shown in the viewer's
+ * time zone. */
 (function () {
   "use strict";
 
-  const D = JSON.parse(document.getElementById("otelcap-data").textContent);
+  const block = document.getElementById("otelcap-data");
+  const SERVED = !block;
+  let D = null; // the data on screen: set by show()
   const TRACES_HINT = "traces need CLAUDE_CODE_ENHANCED_TELEMETRY_BETA=1 and OTEL_TRACES_EXPORTER=otlp";
   const SETUP_HINT =
     "Point Claude Code at otelcap: CLAUDE_CODE_ENABLE_TELEMETRY=1, OTEL_LOGS_EXPORTER=otlp and " +
@@ -106,7 +113,9 @@
     let cmd = "otelcap query " + q.name;
     for (const [k, v] of Object.entries(q)) {
       if (k === "name") continue;
-      cmd += ["since", "until", "session"].includes(k) ? ` --${k} ${v}` : ` --param ${k}=${v}`;
+      // the filters and these have flags of their own (`otelcap query --help`)
+      const arg = /^[\w.:+\-]+$/.test(String(v)) ? String(v) : "'" + String(v).replace(/'/g, "'\\''") + "'";
+      cmd += ["since", "until", "session", "model", "project", "user", "team"].includes(k) ? ` --${k} ${arg}` : ` --param ${k}=${arg}`;
     }
     return cmd;
   }
@@ -259,15 +268,18 @@
 
   // --- the views ----------------------------------------------------------------------------
 
-  const costRows = objects(D.cost);
-  const costByDay = costRows.filter((r) => r.model !== "total");
-  const costTotal = costRows.find((r) => r.model === "total") || { cost_usd: 0, requests: 0 };
-  const tokensRows = objects(D.tokens);
-  const tokensTotal = tokensRows.find((r) => r.model === "total") || {};
-  const sessions = objects(D.sessions);
-  const outcomes = Object.fromEntries(objects(D.outcomes).map((r) => [r.outcome, r]));
-  const allOutcome = outcomes.all || { sessions: 0, cost_usd: 0 };
-  const hasData = (costTotal.requests || 0) > 0 || allOutcome.sessions > 0;
+  let costRows, costByDay, costTotal, tokensRows, tokensTotal, sessions, outcomes, allOutcome, hasData;
+  function derive() {
+    costRows = objects(D.cost);
+    costByDay = costRows.filter((r) => r.model !== "total");
+    costTotal = costRows.find((r) => r.model === "total") || { cost_usd: 0, requests: 0 };
+    tokensRows = objects(D.tokens);
+    tokensTotal = tokensRows.find((r) => r.model === "total") || {};
+    sessions = objects(D.sessions);
+    outcomes = Object.fromEntries(objects(D.outcomes).map((r) => [r.outcome, r]));
+    allOutcome = outcomes.all || { sessions: 0, cost_usd: 0 };
+    hasData = (costTotal.requests || 0) > 0 || allOutcome.sessions > 0;
+  }
 
   function utcDays() {
     // every UTC day of the period, so a day without spending shows as no bar, not no day
@@ -515,6 +527,12 @@
   function viewSession(root, sid, focusPrompt) {
     const row = sessions.find((r) => r.session_id === sid);
     const detail = D.details[sid];
+    if (!detail && SERVED && sid) {
+      // the served page asks for a session's page when it is opened
+      root.append(el("p", { class: "muted", "data-loading": sid }, "Loading the session's events…"));
+      fetchSession(sid);
+      return;
+    }
     root.append(el("p", {}, el("a", { href: "#sessions" }, "← All sessions")));
     root.append(el("h2", {}, "Session ", el("code", { "data-session": sid }, sid)));
     if (row) {
@@ -867,12 +885,120 @@
   const header = document.getElementById("top");
   const main = document.getElementById("app");
   const links = {};
+  const sub = el("div", { class: "sub" });
+  const bar = el("div", { class: "filters" });
   header.append(
-    el("h1", {}, "Claude Code, as otelcap saw it"),
-    el("div", { class: "sub" }, when(D.meta.since), " – ", when(D.meta.until), " · times in ", zoneLabel(),
-      " · otelcap ", D.meta.otelcap),
+    el("h1", {}, "Claude Code, as otelcap saw it"), sub, bar,
     el("nav", {}, VIEWS.map(([id, label]) => (links[id] = el("a", { href: "#" + id, "data-view": id }, label)))),
   );
+  function drawHeader() {
+    sub.replaceChildren(when(D.meta.since), " – ", when(D.meta.until), " · times in ", zoneLabel(),
+      " · otelcap ", D.meta.otelcap, SERVED && D.live ? el("span", { class: "live", title: "refreshes by itself while the server stores more" },
+        " · live") : null);
+    drawFilters();
+  }
+
+  // --- filters: the period and the labels of `otelcap query cost --by X` ---------------------
+
+  const PERIODS = [["24h", "Last 24 hours"], ["7d", "Last 7 days"], ["30d", "Last 30 days"], ["90d", "Last 90 days"], ["365d", "Last year"]];
+  const FILTER_LABELS = { model: "Model", project: "Project", user: "User", team: "Team" };
+  const params = new URLSearchParams(SERVED ? location.search : "");
+  let choices = {}; // filter → its values in the period (api/choices)
+  function drawFilters() {
+    const chosen = D.meta.filters || {};
+    if (!SERVED) {
+      // a report's filters were fixed when it was written: say which
+      const fixed = Object.entries(chosen).map(([k, v]) => (FILTER_LABELS[k] || k) + ": " + v);
+      bar.replaceChildren(...(fixed.length ? [el("span", { class: "muted", "data-filters": "fixed" }, "Only " + fixed.join(", "))] : []));
+      return;
+    }
+    const since = params.get("since") || "30d";
+    const periods = PERIODS.some((p) => p[0] === since) ? PERIODS : [[since, "Since " + since], ...PERIODS];
+    const controls = [el("label", {}, "Period ", select("since", periods.map(([v, l]) => [v, l]), since))];
+    for (const name of D.meta.filterable || []) {
+      const values = choices[name] || [];
+      const current = chosen[name] || "";
+      if (!values.length && !current) continue; // the data has no such label
+      const opts = [["", "all"], ...values.map((v) => [v, v])];
+      if (current && !values.includes(current)) opts.push([current, current]);
+      controls.push(el("label", {}, FILTER_LABELS[name] + " ", select(name, opts, current)));
+    }
+    bar.replaceChildren(...controls);
+  }
+  function select(name, options, current) {
+    const s = el("select", { name, "data-filter": name },
+      options.map(([v, l]) => el("option", { value: v, selected: v === current }, l)));
+    s.addEventListener("change", () => {
+      if (s.value) params.set(name, s.value);
+      else params.delete(name);
+      history.replaceState(null, "", "?" + params.toString() + location.hash);
+      load(true);
+    });
+    return s;
+  }
+
+  // --- the served page's data -----------------------------------------------------------------
+
+  let version = null, loading = null, polling = false;
+  async function getJSON(url) {
+    const r = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+    let body = null;
+    try { body = await r.json(); } catch (e) { body = null; }
+    if (!r.ok) throw new Error((body && body.error) || r.status + " " + r.statusText);
+    return body;
+  }
+  function failed(err) {
+    const msg = String(err && err.message ? err.message : err);
+    main.dataset.error = msg;
+    header.querySelector(".error")?.remove();
+    header.append(el("div", { class: "empty error" }, el("b", {}, "The dashboard could not load its data: "), msg,
+      /401/.test(msg) ? " Run otelcap ui again for a new link." : ""));
+  }
+  async function load(newChoices) {
+    const mine = (loading = {});
+    try {
+      const data = await getJSON("api/data?" + params.toString());
+      if (loading !== mine) return; // a newer request (a filter changed) was made meanwhile
+      header.querySelector(".error")?.remove();
+      version = data.live ? data.live.version : null;
+      show(data);
+      if (newChoices || !Object.keys(choices).length) {
+        const since = params.get("since");
+        choices = await getJSON("api/choices" + (since ? "?since=" + encodeURIComponent(since) : ""));
+        drawFilters();
+        bar.dataset.choices = Object.keys(choices).join(" ");
+      }
+    } catch (err) {
+      failed(err);
+    } finally {
+      if (loading === mine) loading = null;
+    }
+  }
+  async function fetchSession(sid) {
+    try {
+      const q = new URLSearchParams({ session: sid, since: D.meta.since, until: D.meta.until });
+      const detail = await getJSON("api/session?" + q.toString());
+      D.details[sid] = detail;
+      route();
+    } catch (err) {
+      failed(err);
+    }
+  }
+  async function poll() {
+    // a cheap question, the stored row counts; the whole data again only when they moved.
+    // Never beside a load in flight: on a big database the data takes longer than the
+    // interval, and each poll's load would replace the last before it could finish.
+    if (loading || polling) return;
+    polling = true;
+    try {
+      const now = await getJSON("api/changes");
+      if (version !== null && now.version !== version && !loading) await load(false);
+    } catch (err) {
+      failed(err);
+    } finally {
+      polling = false;
+    }
+  }
   const sections = {};
   for (const [id] of [...VIEWS, ["session"]]) {
     sections[id] = el("section", { class: "view", id: "view-" + id });
@@ -882,6 +1008,7 @@
     "Every number is an answer of otelcap's query pack; each view names its query."));
 
   function route() {
+    if (!D) return; // the served page before its data arrives
     const hash = decodeURIComponent(location.hash.slice(1)) || "overview";
     const [id, sid, prompt] = hash.split("/");
     const view = id === "session" ? "session" : VIEWS.some((v) => v[0] === id) ? id : "overview";
@@ -898,7 +1025,7 @@
     if (view === "session") viewSession(root, sid || "", prompt);
     else VIEWS.find((v) => v[0] === view)[2](root);
     if (root.draw) root.draw(); // charts need their box on screen to know its width
-    document.title = (view === "session" ? "Session " + (sid || "").slice(0, 8) : links[view].textContent) + " · otelcap report";
+    document.title = (view === "session" ? "Session " + (sid || "").slice(0, 8) : links[view].textContent) + (SERVED ? " · otelcap" : " · otelcap report");
     main.dataset.rendered = view;
   }
   window.addEventListener("hashchange", route);
@@ -911,7 +1038,22 @@
   });
   // charts take their colours when drawn: draw again when the system switches light/dark
   window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", route);
-  route();
-  // the first view is on screen: what bench/ui.py reads as the first render
-  performance.mark("otelcap-rendered");
+  let shown = 0;
+  function show(data) {
+    D = data;
+    derive();
+    drawHeader();
+    const y = window.scrollY; // a refresh redraws the view: keep the reader where they were
+    route();
+    if (shown++) window.scrollTo(0, y);
+    else performance.mark("otelcap-rendered"); // the first view is on screen: bench/ui.py reads it
+    main.dataset.version = String(shown);
+  }
+  if (SERVED) {
+    load(false).then(() => {
+      if (D && D.live) setInterval(poll, D.live.poll_ms);
+    });
+  } else {
+    show(JSON.parse(block.textContent));
+  }
 })();
