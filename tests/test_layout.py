@@ -263,3 +263,24 @@ def test_export_of_the_bundle_store_is_whole_either_way(tmp_path: Path, whole: b
             assert [dict(m) for m in got] == [dict(CLEAN_VALUES)], view
     finally:
         bundle.close()
+
+
+def test_otelcap_sql_reads_any_attribute_from_otel_logs_full(recorded_db: Path) -> None:
+    """The help's example: a promoted attribute and a plain one, from the whole maps."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from otelcap.cli import app
+
+    statement = (
+        "SELECT count(*) AS n, count(LogAttributes['session.id']) AS sessions, "
+        "count(LogAttributes['user.id']) AS users, "
+        "count(*) FILTER (LogAttributes['session.id'] = SessionId) AS same FROM otel_logs_full"
+    )
+    res = CliRunner().invoke(
+        app, ["sql", statement, "--db", str(recorded_db), "--format", "json"], env={}
+    )
+    assert res.exit_code == 0, res.output
+    (row,) = json.loads(res.output)
+    assert row["n"] > 0 and row["sessions"] == row["same"] == row["users"] == row["n"]
