@@ -137,6 +137,23 @@ def serve(
     clickhouse_url: _ChUrl = None,
     clickhouse_user: _ChUser = None,
     clickhouse_database: _ChDatabase = None,
+    report_every: Annotated[
+        str | None,
+        typer.Option(
+            help="Write the HTML report this often while serving (1d, 12h; 0 never, the "
+            "default), over the last --report-since (30d)."
+        ),
+    ] = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where scheduled reports go (default <data_dir>/reports)."),
+    ] = None,
+    report_keep: Annotated[
+        int | None, typer.Option(help="Scheduled reports kept, newest first (default 7).")
+    ] = None,
+    report_since: Annotated[
+        str | None, typer.Option(help="The period each scheduled report covers (default 30d).")
+    ] = None,
     retention: Annotated[
         str | None,
         typer.Option(
@@ -151,6 +168,8 @@ def serve(
     the data directory and is sent when it answers; nothing acknowledged is lost.
 
     Example: otelcap serve --db ./claude.duckdb --grpc-port 0 --http-port 0
+
+    Example (a report each day, the last 7 kept): otelcap serve --report-every 1d
 
     \b
     Example (a team's ClickHouse; password in OTELCAP_CLICKHOUSE_PASSWORD):
@@ -170,6 +189,10 @@ def serve(
                 "grpc_port": grpc_port,
                 "http_port": http_port,
                 "retention": retention,
+                "report_every": report_every,
+                "report_dir": str(report_dir) if report_dir is not None else None,
+                "report_keep": report_keep,
+                "report_since": report_since,
             }
         )
         from otelcap.service import Service
