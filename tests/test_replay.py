@@ -122,7 +122,7 @@ def test_values_survive_the_whole_path(scenario: str, server: Service) -> None:
         stored = [
             dict(zip(r[0], r[1], strict=True))
             for r in con.execute(
-                "SELECT map_keys(LogAttributes), map_values(LogAttributes) FROM otel_logs"
+                "SELECT map_keys(LogAttributes), map_values(LogAttributes) FROM otel_logs_full"
             ).fetchall()
         ]
 

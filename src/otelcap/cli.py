@@ -426,7 +426,13 @@ def sql(
     One SELECT (or EXPLAIN [ANALYZE] of one) over otelcap's tables; writes, DDL, COPY, ATTACH,
     SET, PRAGMA, CHECKPOINT and file readers (read_csv, glob, ...) are refused, exit code 1.
 
+    An attribute with a typed column (session.id: SessionId, model: Model, cost_usd: CostUsd,
+    ...) is read from the column. In DuckDB it is not in otel_logs' LogAttributes; the view
+    otel_logs_full has every map whole, as ClickHouse's otel_logs and export bundles do.
+
     Example: otelcap sql "SELECT EventName, count(*) AS n FROM otel_logs GROUP BY 1 ORDER BY n DESC"
+
+    Example: otelcap sql "SELECT LogAttributes['session.id'] AS s FROM otel_logs_full LIMIT 3"
     """
     from otelcap import answer, config
     from otelcap.errors import OtelcapError

@@ -5,7 +5,9 @@ the pack's renderer and compared with a fresh rendering by tests/test_querypack.
 
 A statement that runs once per table writes `__table__` for the table, `__time__` for its
 time column and `__columns__` for its columns (model/schema.py's, in order); `sql` puts the
-quoted names in. They come from the schema, never from a user.
+quoted names in. They come from the schema, never from a user. In DuckDB, `__columns__` of
+otel_logs gives LogAttributes whole (storage/layout.py: the file keeps promoted attributes
+only in their typed columns).
 
 Regenerate the ClickHouse forms with `python -m otelcap.querybuild --render` (the pack's
 build tool renders both).
@@ -19,6 +21,7 @@ from typing import Any
 
 from otelcap.model import schema
 from otelcap.querypack import Query, parse
+from otelcap.storage import layout
 
 _PLACEHOLDER = re.compile(r"(?<!\w)__(table|time|columns)__(?!\w)")
 
@@ -58,6 +61,11 @@ def sql(name: str, dialect: str, table: str | None = None) -> str:
         "time": _quote(schema.TIME_COLUMN[table]),
         "columns": ", ".join(_quote(c) for c in schema.TABLES[table].names),
     }
+    if dialect == "duckdb" and table == layout.TABLE:
+        # otelcap's DuckDB file keeps promoted attributes only in their columns; what leaves
+        # it (export) carries the whole map, as the exporter's tables have it.
+        whole = f"{layout.full_map_sql()} AS {_quote(layout.MAP_COLUMN)}"
+        names["columns"] = names["columns"].replace(_quote(layout.MAP_COLUMN), whole)
     return _PLACEHOLDER.sub(lambda m: names[m.group(1)], text)
 
 

@@ -21,6 +21,8 @@ from collections import OrderedDict
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from otelcap.model.claude import lookup_many
+
 _STR = pa.string()
 # Claude Code's command_name, else a leading `/word` of the prompt text (not `/home/...`:
 # a path has a second slash before any space, which the word does not allow).
@@ -57,9 +59,11 @@ class PromptSteps:
         prompt_ids = batch.column("PromptId")
         step = pa.nulls(batch.num_rows, _STR)
         if pc.any(pc.is_in(attrs.keys, value_set=_STEP_KEYS)).as_py():
-            command = pc.map_lookup(attrs, "command_name", "first")
+            # Both keys in one pass: pc.map_lookup cost ~2M instructions a key per 1,000 events.
+            found = lookup_many(attrs, ["command_name", "prompt"])
+            n = batch.num_rows
+            command, prompt = found.slice(0, n), found.slice(n, n)
             command = pc.if_else(pc.equal(command, ""), pa.scalar(None, _STR), command)
-            prompt = pc.map_lookup(attrs, "prompt", "first")
             word = pc.struct_field(pc.extract_regex(prompt, _SLASH_WORD), "step")
             step = pc.coalesce(command, word)
             step = pc.binary_join_element_wise("/", pc.utf8_ltrim(step, "/"), "")

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from otelcap.errors import OtelcapError
 from otelcap.model import schema
-from otelcap.storage import sqlguard
+from otelcap.storage import layout, sqlguard
 from otelcap.storage.base import ddl_statements
 
 MANIFEST = "manifest.json"
@@ -140,6 +140,8 @@ class BundleStore:
                 readable += [str(Path(f).resolve()) for f in files]
             else:  # not exported, or no rows: an empty table answers like an empty store
                 self._con.execute(ddl)
+        # The name `otelcap sql` documents for whole maps; a bundle's maps are whole already.
+        self._con.execute(layout.full_view_sql())
         sqlguard.seal(self._con, readable)
 
     def create_schema(self) -> None:

@@ -2,7 +2,9 @@
 
 Inserts go through `INSERT INTO t BY NAME SELECT * FROM <arrow table>`: DuckDB scans the
 Arrow buffers directly (no per-row Python, unlike executemany or the Appender), and BY NAME
-keeps the insert correct if columns are ever reordered. Each table's Arrow input is a view
+keeps the insert correct if columns are ever reordered. Log rows go in with the promoted
+attributes left out of LogAttributes (storage/layout.py: the typed column is the one copy;
+the `otel_logs_full` view gives the maps back whole). Each table's Arrow input is a view
 registered once on the writer's connection (`_Incoming`), not registered and dropped again
 per flush, which cost a tenth of a small flush.
 
@@ -36,7 +38,7 @@ from otelcap.errors import ConfigError, StoreUnavailable
 from otelcap.files import private_dir, private_file
 from otelcap.model import schema
 from otelcap.procs import holder
-from otelcap.storage import sqlguard
+from otelcap.storage import layout, sqlguard
 from otelcap.storage.base import ddl_statements
 from otelcap.storage.bundle import parquet_select, parquet_source, quote_literal
 
@@ -141,6 +143,9 @@ class DuckDBStore:
         with self._lock:
             for _table, ddl in ddl_statements("duckdb"):
                 self._con.execute(ddl)
+            # Replaced, not created if missing: a file keeps the view of the otelcap that
+            # last served it, whose layout is the one its newest rows have.
+            self._con.execute(layout.full_view_sql())
 
     def append(self, batches: dict[str, list[pa.RecordBatch]]) -> None:
         with self._lock:
@@ -150,6 +155,8 @@ class DuckDBStore:
                 for t, parts in batches.items()
                 if any(p.num_rows for p in parts)  # an empty table costs like a full one
             }
+            if layout.TABLE in tables:
+                tables[layout.TABLE] = layout.single_copy(tables[layout.TABLE])
             try:
                 for table, rows in tables.items():
                     source = self._incoming.get(table)
@@ -222,6 +229,14 @@ class DuckDBStore:
                 else:
                     source = parquet_source(files)
                 incoming = f"({parquet_select(table, source)})"
+                stored = f'"{table}"'
+                if table == layout.TABLE:
+                    # A bundle's maps are whole; the table's rows are whole (written before
+                    # the layout) or in single copy. Records compare, and are inserted, in
+                    # the reduced form, which is one form for both (storage/layout.py).
+                    reduce = f'* REPLACE ({layout.reduced_map_sql()} AS "{layout.MAP_COLUMN}")'
+                    incoming = f"(SELECT {reduce} FROM {incoming})"
+                    stored = f"(SELECT {reduce} FROM {stored})"
                 con.begin()
                 # The time column alone (Parquet is read by column): the rows, their range.
                 read, timed, lo, hi = con.execute(
@@ -244,7 +259,7 @@ class DuckDBStore:
                     f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM ('
                     + numbered.format(ts=ts, cols=cols, src=incoming, where="true")
                     + ") AS i ANTI JOIN ("
-                    + numbered.format(ts=ts, cols=cols, src=f'"{table}"', where=in_range or "false")
+                    + numbered.format(ts=ts, cols=cols, src=stored, where=in_range or "false")
                     + f") AS e ON i.{ts} IS NOT DISTINCT FROM e.{ts} AND i.h = e.h AND i.k = e.k"
                 ).fetchone()
                 con.commit()
