@@ -175,7 +175,7 @@ def test_a_bad_request_in_a_conversion_group_fails_alone(tmp_path: Path) -> None
         good.append(req.SerializeToString())
     jobs = [_Job("logs", good[0]), _Job("logs", b"\xff\xff garbage"), _Job("logs", good[1])]
     Ingest(Sanitizer(None), pipe)._convert(jobs)
-    assert all(j.done.is_set() for j in jobs)
+    assert all(j.converted for j in jobs)
     assert isinstance(jobs[1].error, BadRequest)
     assert [j.result.accepted for j in (jobs[0], jobs[2])] == [2, 3]  # type: ignore[union-attr]
     for j in (jobs[0], jobs[2]):
