@@ -53,17 +53,17 @@ def _status_for(exc: Exception) -> tuple[grpc.StatusCode, str]:
     return grpc.StatusCode.INTERNAL, "internal_error"
 
 
-# Calls in progress (running or waiting for a worker) past which grpcio answers
-# RESOURCE_EXHAUSTED at once, before reading the message, instead of queueing without bound.
-# A queued call holds no worker and no message yet (grpcio reads it in the worker). Calls
-# in progress are about rate x commit wait: ~300 requests/s (64 gRPC clients of 5-record
-# requests on 2 cores) waiting up to the 100 ms flush interval is ~30, so 4 per worker (128)
-# leaves 4x headroom. grpcio's
+# Calls in progress (from their first byte to their answer) past which grpcio answers
+# RESOURCE_EXHAUSTED at once, before reading the message, instead of taking calls without
+# bound; `grpc_workers` x 4 (128 by default). A call waiting for its commit holds no thread,
+# only its message and rows. Calls in progress are about rate x latency: 64 gRPC clients of
+# 5-record requests keep 64 in progress (~600-900 requests/s on 2 shared cores, 60-110 ms
+# each), so 128 leaves 2x headroom for bursts. grpcio's
 # refusal carries no RetryInfo: the Python SDK exporter retries it, OTLP's rule only with it.
 CALLS_PER_WORKER = 4
 # Calls one connection may have open at once; the client queues the next ones itself (HTTP/2
-# SETTINGS_MAX_CONCURRENT_STREAMS), not an error. Half the 32 workers: no single connection
-# can hold every worker. Claude Code has 1-3 exports in flight per process.
+# SETTINGS_MAX_CONCURRENT_STREAMS), not an error. An eighth of the 128 calls in progress: no
+# single connection can hold them all. Claude Code has 1-3 exports in flight per process.
 STREAMS_PER_CONNECTION = 16
 # After max_connection_age a connection gets GOAWAY and its calls this long to finish before
 # it is closed: more than the 30 s a call may wait for its commit, so a call that is being
@@ -173,8 +173,8 @@ def _connection_limits(config: Config) -> list[tuple[str, int]]:
     if config.grpc_idle_timeout_s:  # 0: never
         options.append(("grpc.max_connection_idle_ms", config.grpc_idle_timeout_s * 1000))
     if config.grpc_max_connection_age_s:  # 0: never
-        # grpcio reads a call's message in its worker and waits for it without a deadline,
-        # so a client that never finishes sending would hold that worker forever; closing
+        # grpcio waits for a call's message without a deadline, so a client that never
+        # finishes sending would hold one of the calls in progress forever; closing
         # every connection at this age (and AGE_GRACE_S later) bounds it. Clients reconnect
         # at a GOAWAY without failing a call.
         options.append(("grpc.max_connection_age_ms", config.grpc_max_connection_age_s * 1000))
