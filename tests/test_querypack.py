@@ -218,6 +218,7 @@ def test_binding_checks_names_and_values() -> None:
         "period": "week",
         "by": "model",
         "tz": "UTC",  # the header's default; the CLI binds the local zone
+        **dict.fromkeys(("project", "user", "team", "model"), ""),  # no filter
     }
     with pytest.raises(QueryError, match="period"):
         cost.bind({"period": "fortnight"})
@@ -356,11 +357,38 @@ def test_query_time_zone_grouping_and_shape_flags(recorded_file: Path, tmp_path:
     ]:
         bad = runner.invoke(app, ["query", "cost", *db, *flags], env=env)
         assert bad.exit_code != 0 and message in bad.output, (flags, bad.output)
-    no_by = runner.invoke(app, ["query", "tool-usage", *db, "--by", "team"], env=env)
-    assert no_by.exit_code == 2 and "cost, " in no_by.output
+    no_by = runner.invoke(app, ["query", "blocks", *db, "--by", "team"], env=env)
+    assert no_by.exit_code == 2 and "cost, sessions, tokens, tool-usage take" in no_by.output
+    tools = runner.invoke(
+        app, ["query", "tool-usage", *db, "--by", "team", "--format", "json"], env=env
+    )
+    assert {"tool", "team"} <= set(json.loads(tools.output)[0]), tools.output  # tool-usage-by
     listed = runner.invoke(app, ["query", "--list", "--format", "json"], env=env)
     names = {q["name"]: q for q in json.loads(listed.output)}
     assert {p["name"] for p in names["cost"]["params"]} >= {"since", "period", "by", "tz"}
+
+
+def test_query_filters_and_grouped_sessions_on_the_command_line(
+    recorded_file: Path, tmp_path: Path
+) -> None:
+    """The toolfail recording sets no team.id and no repository: its one label of each."""
+    runner = CliRunner()
+
+    def rows(*args: str) -> list[dict[str, Any]]:
+        argv = ["query", *args, "--db", str(recorded_file), "--format", "json", "--utc"]
+        out = runner.invoke(app, argv, env=_env(tmp_path))
+        assert out.exit_code == 0, out.output
+        return list(json.loads(out.output))
+
+    every = rows("cost")[-1]
+    assert every["cost_usd"] > 0
+    assert rows("cost", "--team", "(no team.id)")[-1] == every
+    assert rows("cost", "--team", "platform", "--project", "(no repository)")[-1]["requests"] == 0
+    grouped = rows("sessions", "--by", "project")
+    assert [(r["project"], r["sessions"]) for r in grouped] == [
+        ("(no repository)", len(rows("sessions")))
+    ]
+    assert rows("sessions", "--by", "project", "--team", "nobody") == []
 
 
 def test_query_command_on_a_file(recorded_file: Path, tmp_path: Path) -> None:

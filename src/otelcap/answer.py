@@ -55,14 +55,21 @@ def run_named(
     by: str | None = None,
     tz: str | None = None,
     shape: Shape | None = None,
+    filters: dict[str, str | None] | None = None,
 ) -> str:
     """`otelcap query NAME …`. `tz` (an IANA name; None: UTC) is the zone of the buckets,
-    of dates without one in --since/--until, and of printed times; `by` regroups cost and
-    tokens (the column is named after it); `shape` chooses rows and columns."""
+    of dates without one in --since/--until, and of printed times; `by` regroups cost,
+    tokens, sessions and tool-usage (the column is named after it); `filters` (project,
+    user, team, model: a label of --by) keep the records of one group; `shape` chooses rows
+    and columns."""
     from otelcap.output import FORMATS
 
     check_format(fmt, FORMATS)
     query = check_query(name)
+    if by is not None and not any(p.name == "by" for p in query.params):
+        grouped = f"{name}-by"  # sessions → sessions-by: a grouped view has its own columns
+        if any(q.name == grouped for q in querypack.load_all()):
+            query = querypack.load(grouped)
     values: dict[str, str | None] = {}
     for item in params:
         key, sep, value = item.partition("=")
@@ -77,17 +84,29 @@ def run_named(
         values["session"] = session
     if by is not None:
         if not any(p.name == "by" for p in query.params):
-            with_by = [
-                q.name for q in querypack.load_all() if any(p.name == "by" for p in q.params)
+            with_by = [  # sessions-by is what sessions --by runs: name sessions
+                q.name.removesuffix("-by")
+                for q in querypack.load_all()
+                if any(p.name == "by" for p in q.params)
             ]
             raise ConfigError(f"--by: {name} has no groups; {', '.join(with_by)} take --by")
         values["by"] = by
+    for key, label in (filters or {}).items():
+        if label is None:
+            continue
+        if key not in querypack.filters(query):
+            takes = " ".join(f"--{f}" for f in querypack.filters(query)) or "no filters"
+            raise ConfigError(
+                f"--{key}: {name} cannot be filtered by {key} (it takes {takes}; "
+                "`otelcap query --list` shows each query's filters)"
+            )
+        values[key] = label
     try:
         bound = query.bind(values, tz=tz)
     except QueryError as exc:  # a --param the query lacks or cannot take: a usage error
         raise ConfigError(str(exc)) from None
     with _open(config, bundle) as store:
-        table = store.query(query.sql_for(store.dialect), bound)
+        table = store.query(*query.statement(store.dialect, bound))
     group = bound.get("by")
     if group and group != "model" and "model" in table.column_names:
         # the pack's column is `model` whatever the group; the user asked for `--by project`

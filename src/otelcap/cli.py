@@ -137,6 +137,23 @@ def serve(
     clickhouse_url: _ChUrl = None,
     clickhouse_user: _ChUser = None,
     clickhouse_database: _ChDatabase = None,
+    report_every: Annotated[
+        str | None,
+        typer.Option(
+            help="Write the HTML report this often while serving (1d, 12h; 0 never, the "
+            "default), over the last --report-since (30d)."
+        ),
+    ] = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where scheduled reports go (default <data_dir>/reports)."),
+    ] = None,
+    report_keep: Annotated[
+        int | None, typer.Option(help="Scheduled reports kept, newest first (default 7).")
+    ] = None,
+    report_since: Annotated[
+        str | None, typer.Option(help="The period each scheduled report covers (default 30d).")
+    ] = None,
     retention: Annotated[
         str | None,
         typer.Option(
@@ -151,6 +168,8 @@ def serve(
     the data directory and is sent when it answers; nothing acknowledged is lost.
 
     Example: otelcap serve --db ./claude.duckdb --grpc-port 0 --http-port 0
+
+    Example (a report each day, the last 7 kept): otelcap serve --report-every 1d
 
     \b
     Example (a team's ClickHouse; password in OTELCAP_CLICKHOUSE_PASSWORD):
@@ -170,6 +189,10 @@ def serve(
                 "grpc_port": grpc_port,
                 "http_port": http_port,
                 "retention": retention,
+                "report_every": report_every,
+                "report_dir": str(report_dir) if report_dir is not None else None,
+                "report_keep": report_keep,
+                "report_since": report_since,
             }
         )
         from otelcap.service import Service
@@ -304,8 +327,22 @@ def query(
         typer.Option(
             "--by",
             help="cost and tokens per model (default), project, user, team, department, "
-            "cost_center, host, version, terminal, session or day.",
+            "cost_center, host, version, terminal, session or day; sessions and tool-usage "
+            "per project (default) and the rest.",
         ),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(help="Only this project, as --by project prints it, e.g. '(no repository)'."),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Only this user, as --by user prints it (a hash by default).")
+    ] = None,
+    team: Annotated[
+        str | None, typer.Option(help="Only this team.id, as --by team prints it.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Only this model (cost, tokens, blocks, api-latency, ...).")
     ] = None,
     timezone: _Timezone = None,
     utc: _Utc = False,
@@ -328,6 +365,11 @@ def query(
     Example (how to read it): otelcap query error-analysis --explain
 
     Example (per team, UTC days): otelcap query cost --by team --utc --order -cost_usd
+
+    Example (one team's sessions per project): otelcap query sessions --by project --team platform
+
+    --project, --user, --team and --model take a label of the --by output and keep that
+    group's records; `query --list` names the filters each query takes.
 
     Times are local (with their offset) unless --utc or --timezone says otherwise; on a
     terminal the table fits its width and names the columns it left out (--wide shows all).
@@ -354,6 +396,7 @@ def query(
             answer.run_named(
                 cfg, name, since, until, session, param or [], fmt, from_dir,
                 by=by, tz=zone, shape=shape,
+                filters={"project": project, "user": user, "team": team, "model": model},
             )
         )  # fmt: skip
     except OtelcapError as exc:

@@ -157,10 +157,22 @@ class Config:
     budget_daily: float = 0.0
     budget_weekly: float = 0.0
     budget_monthly: float = 0.0
+    # `serve --report-every 1d`: the running collector writes the HTML report this often
+    # (0: never) into report_dir ("" is <data_dir>/reports), over the last report_since,
+    # keeping the newest report_keep files (7 daily reports: a week, ~1-3 MB each at 1M
+    # events).
+    report_every: str = "0"
+    report_dir: str = ""
+    report_keep: int = 7
+    report_since: str = "30d"
 
     @property
     def database(self) -> Path:
         return self.db_path if self.db_path is not None else self.data_dir / "otelcap.duckdb"
+
+    @property
+    def reports_directory(self) -> Path:
+        return Path(self.report_dir).expanduser() if self.report_dir else self.data_dir / "reports"
 
     @property
     def names_data(self) -> bool:
@@ -311,9 +323,23 @@ def load(
         if getattr(cfg, name) < 1:  # 0 would refuse every connection or time out at once
             raise ConfigError(f"{name} must be at least 1, got {getattr(cfg, name)}")
     parse_duration(cfg.retention, "retention")  # a bad value fails at start, not an hour later
+    every = parse_duration(cfg.report_every, "report_every")
+    if every is not None and every < MIN_REPORT_EVERY:
+        raise ConfigError(
+            f"report_every must be at least 1m (a report at 10M events takes seconds of "
+            f"queries), got {cfg.report_every!r}"
+        )
+    if every is not None:
+        try:
+            parse_time(cfg.report_since)
+        except ValueError as exc:
+            raise ConfigError(f"report_since: {exc}") from None
+    if cfg.report_keep < 1:
+        raise ConfigError(f"report_keep must be at least 1, got {cfg.report_keep}")
     return cfg
 
 
+MIN_REPORT_EVERY = dt.timedelta(minutes=1)
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 

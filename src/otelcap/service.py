@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -34,6 +34,9 @@ from otelcap.sanitize.rules import redact_line
 from otelcap.selfmetrics import ingest_registry
 from otelcap.storage import open_store
 from otelcap.storage.base import Prunable, Sealable, Spooled, Store
+
+if TYPE_CHECKING:
+    from otelcap.report.schedule import ReportSchedule
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +156,8 @@ class Service:
         self.retention = (
             Retention(self.store, keep) if keep and isinstance(self.store, Prunable) else None
         )
+        # `--report-every`: the HTML report written on a schedule from this server's store.
+        self.reports = _report_schedule(config, self.store)
         self._stopped = threading.Event()
 
     def ingest(self, signal_name: str, data: bytes) -> IngestResult:
@@ -221,6 +226,8 @@ class Service:
         )
         if self.retention:
             self.retention.start()
+        if self.reports:
+            self.reports.start()
 
     def stop(self) -> None:
         """Stop accepting, answer what is in flight, flush, close the database."""
@@ -232,6 +239,8 @@ class Service:
         self.query_api.stop()
         if self.retention:
             self.retention.stop()
+        if self.reports:
+            self.reports.stop()
         self.http.stop_accepting()
         # grpc's stop waits for in-flight handlers, which wait on the writer: keep it running.
         stopper = threading.Thread(target=self.grpc.stop, daemon=True)
@@ -262,6 +271,26 @@ class Service:
             self.stop()
             for s, handler in previous.items():
                 signal.signal(s, handler)
+
+
+def _report_schedule(config: Config, store: Store) -> ReportSchedule | None:
+    every = parse_duration(config.report_every, "report_every")
+    if every is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    from otelcap import report
+    from otelcap.config import resolve_timezone
+    from otelcap.report.schedule import ReportSchedule
+
+    return ReportSchedule(
+        report.store_runner(store),
+        config.reports_directory,
+        every,
+        config.report_keep,
+        since=config.report_since,
+        tz=ZoneInfo(resolve_timezone(config.timezone)),
+    )
 
 
 def _with_holder(exc: ConfigError, port: int) -> ConfigError:

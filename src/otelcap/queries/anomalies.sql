@@ -3,6 +3,7 @@
 -- param: since timestamp 1970-01-01 days from the one holding this time (7d, 12h, 2026-11-01, ISO time); baselines read the 56 days before it too
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' only this session id ('' = every session)
+-- filters: project user team model
 -- param: threshold float 3.5 flag a day when |M| is above this (cost: when M is)
 -- param: min_history int 7 days of history a day needs in the 28 days before it to be judged
 -- param: min_requests int 20 model calls a day needs for its error rate and p95 to count
@@ -46,6 +47,8 @@ WITH calls AS (
       AND Timestamp >= date_trunc('day', $since) - INTERVAL 56 DAY
       AND Timestamp < $until
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
+      -- include: model_filter
 ),
 per_day AS (
     SELECT
@@ -181,12 +184,16 @@ first_seen AS (
     FROM otel_logs
     WHERE EventName = 'api_request' AND AppVersion <> '' AND Timestamp < $until
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
+      -- include: model_filter
     GROUP BY AppVersion
     UNION ALL
     SELECT 'model', Model, min(Timestamp)
     FROM otel_logs
     WHERE EventName = 'api_request' AND Model <> '' AND Timestamp < $until
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
+      -- include: model_filter
     GROUP BY Model
 ),
 firsts AS (

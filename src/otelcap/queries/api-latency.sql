@@ -3,6 +3,7 @@
 -- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' only this session id ('' = every session)
+-- filters: project user team model
 --
 -- From api_request events: duration_ms is the whole request, ttft_ms (an attribute, not a
 -- promoted column) the wait for the first token. Exact percentiles on both engines.
@@ -16,6 +17,8 @@ WITH req AS (
       AND Timestamp >= $since
       AND Timestamp < $until
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
+      -- include: model_filter
 ),
 by_model AS (
     -- one sort per column for all four levels

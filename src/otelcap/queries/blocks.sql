@@ -3,6 +3,7 @@
 -- param: since timestamp 1970-01-01 requests at or after this time (7d, 12h, 2026-11-01, ISO time)
 -- param: until timestamp 2200-01-01 requests before this time
 -- param: session text '' only this session id ('' = every session)
+-- filters: project user team model
 -- param: at timestamp now the moment that decides which block is active
 --
 -- Blocks are counted as ccusage counts them: a block starts at the hour (UTC) of the first
@@ -25,6 +26,8 @@ WITH RECURSIVE requests AS (
       AND Timestamp >= $since
       AND Timestamp < $until
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
+      -- include: model_filter
 ),
 hours AS (
     SELECT DISTINCT hour_start FROM requests

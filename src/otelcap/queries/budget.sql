@@ -3,6 +3,7 @@
 -- param: since timestamp 1970-01-01 events at or after this time (otelcap budget: the earliest period start)
 -- param: until timestamp 2200-01-01 events before this time (otelcap budget: now)
 -- param: session text '' only this session id ('' = every session)
+-- filters: project user team model
 -- param: day_start timestamp 1970-01-01 the day's start (otelcap budget: midnight, local time)
 -- param: week_start timestamp 1970-01-01 the week's start (otelcap budget: Monday midnight, local time)
 -- param: month_start timestamp 1970-01-01 the month's start (otelcap budget: the 1st at midnight, local time)
@@ -25,6 +26,8 @@ WITH spend AS (
       AND Timestamp >= $since
       AND Timestamp < $until
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
+      -- include: model_filter
 ),
 periods AS (
     SELECT 1 AS ord, 'day' AS period

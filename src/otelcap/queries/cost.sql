@@ -3,6 +3,7 @@
 -- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' only this session id ('' = every session)
+-- filters: project user team model
 -- param: period day|week|month day bucket: day, week (ISO, from Monday) or month, in the time zone tz
 -- param: by model|project|user|team|department|cost_center|host|version|terminal|session|day model what the rows are per, beside the period; the column keeps the name model
 -- param: tz text UTC the IANA time zone of the buckets (the CLI passes the local one; --timezone, --utc)
@@ -30,6 +31,8 @@ WITH requests AS (
       AND Timestamp >= $since
       AND Timestamp < $until
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
+      -- include: model_filter
     GROUP BY period_start, model_name
 ),
 series_points AS (
@@ -47,6 +50,8 @@ series_points AS (
     FROM otel_metrics_sum
     WHERE MetricName = 'claude_code.cost.usage'
       AND ($session = '' OR SessionId = $session)
+      -- include: metric_filter
+      -- include: model_filter
 ),
 points AS (
     SELECT

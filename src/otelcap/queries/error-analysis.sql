@@ -3,6 +3,7 @@
 -- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' only this session id ('' = every session)
+-- filters: project user team
 --
 -- A turn is one prompt.id; its events are ordered by event.sequence (safe within a prompt,
 -- which lives in one process). Failure signals by workflow step:
@@ -23,6 +24,7 @@
 -- failed_turn_cost_usd is what those turns cost in all, cost_share its part of all
 -- spending. The last row (`all steps`) is over turns: failures = failure signals,
 -- denominator = turns, failure_rate = failed turns / turns.
+-- No model filter: most failure signals (tool results, decisions, hooks) carry no model.
 WITH
 -- include: failures
 first_at AS (
@@ -53,6 +55,7 @@ turns AS (
       AND Timestamp >= $since
       AND Timestamp < $until
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
       AND PromptId IN (SELECT PromptId FROM failures WHERE PromptId <> '')
     GROUP BY SessionId, PromptId
 ),
@@ -88,6 +91,7 @@ event_counts AS (
       AND Timestamp < $until
       AND SessionId <> ''
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
     GROUP BY EventName
 ),
 session_count AS (
@@ -97,6 +101,7 @@ session_count AS (
       AND Timestamp < $until
       AND SessionId <> ''
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
 ),
 denominators AS (
     -- an aggregate without GROUP BY: one row even over no events

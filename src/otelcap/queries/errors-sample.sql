@@ -3,6 +3,7 @@
 -- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' only this session id ('' = every session)
+-- filters: project user team
 -- param: per_kind int 3 turns sampled per (step, kind, category)
 -- param: seed text otelcap change it for another sample; the same seed gives the same turns
 --
@@ -10,6 +11,7 @@
 -- md5(seed || prompt.id). Everything shown was sanitized before it was stored (error text
 -- is cut to 300 characters). Steps, kinds and categories are those of error-analysis; the
 -- outcome says whether the model was called again after the failure (recovered) or not.
+-- No model filter: most failure signals (tool results, decisions, hooks) carry no model.
 WITH
 -- include: failures
 first_at AS (
@@ -53,6 +55,7 @@ turns AS (
       AND Timestamp >= $since
       AND Timestamp < $until
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
     GROUP BY SessionId, PromptId
 )
 SELECT

@@ -3,6 +3,7 @@
 -- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' only this session id ('' = every session)
+-- filters: project user team
 --
 -- A session is productive when the claude_code.commit.count or claude_code.pull_request.count
 -- metric grew in it, wasted when it spent money without either (a session that asked questions
@@ -11,6 +12,7 @@
 -- increments as in sessions, so this query's rows add up to the sessions query's columns.
 -- cost_per_commit_usd is all cost over all commits; lines_per_usd is lines added over all
 -- cost (Grafana's Claude Code dashboard shows both). The rows: productive, wasted, and `all`.
+-- No model filter: commits and most of a session's records carry no model.
 WITH by_session AS (
     -- every session with an event in the window, as in sessions; cost from its requests
     SELECT
@@ -21,6 +23,7 @@ WITH by_session AS (
       AND Timestamp < $until
       AND SessionId <> ''
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
     GROUP BY SessionId
 ),
 -- include: session_increments

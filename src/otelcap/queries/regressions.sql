@@ -3,12 +3,14 @@
 -- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' only this session id ('' = every session)
+-- filters: project user team model
 --
 -- Each turn (prompt.id) is counted under the version that ran it and the model of its first
 -- model call, so tool failures and rejections (events without a model) land on the model that
 -- drove them. Rows are ordered by when a version was first seen: a rate that jumps from one
 -- row to the next is a regression to look at. Events outside any prompt (session start-up)
 -- are left out.
+-- The model filter keeps the turns whose first model call used it (the model column).
 WITH turns AS (
     SELECT
         SessionId,
@@ -29,6 +31,7 @@ WITH turns AS (
       AND SessionId <> ''
       AND PromptId <> ''
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
     GROUP BY SessionId, PromptId
 ),
 by_version AS (
@@ -49,6 +52,7 @@ by_version AS (
         min(first_at) AS first_seen,
         max(last_at) AS last_seen
     FROM turns
+    WHERE $model = '' OR turn_model = $model  -- a turn's model is its first model call's
     GROUP BY version_name, turn_model
 )
 SELECT

@@ -3,6 +3,7 @@
 -- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' the session id ('' = every session: one row per event, many rows)
+-- filters: project user team
 --
 -- What the session page of `otelcap report` draws. Turns come in the order they started;
 -- inside a turn, events by event.sequence (a prompt lives in one process, so its sequence is
@@ -51,6 +52,7 @@ events AS (
       AND Timestamp < $until
       AND SessionId <> ''
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
 )
 SELECT
     e.event_session AS session_id,

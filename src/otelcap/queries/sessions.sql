@@ -3,6 +3,7 @@
 -- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' only this session id ('' = every session)
+-- filters: project user team
 --
 -- Cost and tokens are Claude Code's own per-request figures from api_request events
 -- (subagents included), so they add up to what `claude --output-format json` reports.
@@ -10,6 +11,8 @@
 -- increments first: a delta point is an increment; a cumulative point adds what it grew since
 -- the previous point of its series, or its whole value when the series starts or resets (a
 -- `--continue` process re-sends the series from zero with a new start time).
+-- Filters keep the records of that project, user or team; no model filter: most of a
+-- session's records (prompts, tool calls) carry no model.
 WITH by_session AS (
     SELECT
         SessionId AS session_id,
@@ -26,6 +29,7 @@ WITH by_session AS (
       AND Timestamp < $until
       AND SessionId <> ''
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
     GROUP BY SessionId
 ),
 by_request AS (
@@ -43,6 +47,7 @@ by_request AS (
       AND Timestamp < $until
       AND SessionId <> ''
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
     GROUP BY SessionId
 ),
 by_prompt AS (
@@ -66,6 +71,7 @@ by_prompt AS (
       AND Timestamp < $until
       AND SessionId <> ''
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
     GROUP BY SessionId
 ),
 session_models AS (
@@ -78,6 +84,7 @@ session_models AS (
           AND Timestamp >= $since
           AND Timestamp < $until
           AND ($session = '' OR SessionId = $session)
+          -- include: log_filter
         GROUP BY SessionId, Model
     ) AS pairs
     GROUP BY model_session

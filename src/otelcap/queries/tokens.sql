@@ -3,6 +3,7 @@
 -- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' only this session id ('' = every session)
+-- filters: project user team model
 -- param: by model|project|user|team|department|cost_center|host|version|terminal|session|day model what the rows are per; the column keeps the name model
 -- param: tz text UTC the IANA time zone of by=day (the CLI passes the local one)
 --
@@ -22,6 +23,8 @@ WITH by_model AS (
       AND Timestamp >= $since
       AND Timestamp < $until
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
+      -- include: model_filter
     GROUP BY model_name
 ),
 with_total AS (

@@ -3,11 +3,13 @@
 -- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
 -- param: until timestamp 2200-01-01 events before this time
 -- param: session text '' only this session id ('' = every session)
+-- filters: project user team
 --
 -- A call is a tool_result event; a rejected tool gets a tool_decision (reject) and no
 -- tool_result, so the reject rate is over decisions. Durations are exact percentiles
 -- (quantile_cont; quantileExactInclusive on ClickHouse). Decision sources: config (settings
 -- allow/deny rules), hook (a PreToolUse hook), user_reject / user_abort (the person).
+-- No model filter: tool events carry no model.
 WITH ev AS (
     SELECT ToolName, EventName, Success, DurationMs, Decision, DecisionSource
     FROM otel_logs
@@ -15,6 +17,7 @@ WITH ev AS (
       AND Timestamp >= $since
       AND Timestamp < $until
       AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
 ),
 by_tool AS (
     SELECT

@@ -23,10 +23,11 @@ from otelcap.errors import ConfigError, OtelcapError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from otelcap.access import Reader
     from otelcap.config import Config
     from otelcap.report.data import Progress, Run
 
-__all__ = ["build", "pack_runner", "parse_since"]
+__all__ = ["build", "pack_runner", "parse_since", "store_runner"]
 
 
 def parse_since(since: str, now: dt.datetime) -> dt.datetime:
@@ -42,21 +43,27 @@ def parse_since(since: str, now: dt.datetime) -> dt.datetime:
     return start
 
 
+def store_runner(store: Reader) -> Run:
+    """Pack queries run on `store`, as `otelcap query` runs them."""
+    from otelcap import querypack
+
+    def run(name: str, values: dict[str, str]) -> pa.Table:
+        query = querypack.load(name)
+        return store.query(query.sql_for(store.dialect), query.bind(dict(values)))
+
+    return run
+
+
 @contextlib.contextmanager
 def pack_runner(config: Config) -> Iterator[Run]:
     """Pack queries where `otelcap query` runs them, through the access layer (the running
     server, or the file or ClickHouse opened read-only), opened once for the whole report
     (opening the file for each of its ~90 queries took 17 s of a 1 s report on the
     recordings)."""
-    from otelcap import access, querypack
+    from otelcap import access
 
     with access.open(config) as store:
-
-        def run(name: str, values: dict[str, str]) -> pa.Table:
-            query = querypack.load(name)
-            return store.query(query.sql_for(store.dialect), query.bind(dict(values)))
-
-        yield run
+        yield store_runner(store)
 
 
 def available() -> dict[str, Collection[str]]:

@@ -52,6 +52,7 @@ failures AS MATERIALIZED (
           AND Timestamp < $until
           AND SessionId <> ''
           AND ($session = '' OR SessionId = $session)
+          -- include: log_filter
         UNION ALL
         -- ... and the few that live only in the attribute map. Reading LogAttributes is
         -- most of this query's time (~100 ms per million rows): promoted columns for these
@@ -73,6 +74,7 @@ failures AS MATERIALIZED (
               AND Timestamp < $until
               AND SessionId <> ''
               AND ($session = '' OR SessionId = $session)
+              -- include: log_filter
         ) AS from_map
         WHERE (EventName = 'hook_execution_complete'
                AND (hooks_blocking > 0 OR hooks_erred > 0 OR hooks_cancelled > 0))

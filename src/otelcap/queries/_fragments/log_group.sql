@@ -6,18 +6,12 @@
 -- NULL on DuckDB: nullif(…, '') makes both NULL.
 CASE $by
     WHEN 'model' THEN Model
-    WHEN 'project' THEN coalesce(
-        nullif(LogAttributes['vcs.repository.name'], ''),
-        nullif(ResourceAttributes['vcs.repository.name'], ''),
-        nullif(LogAttributes['vcs.repository.url.full'], ''),
-        nullif(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)')
-    WHEN 'user' THEN coalesce(
-        nullif(LogAttributes['user.email'], ''), nullif(UserAccountUuid, ''),
-        nullif(LogAttributes['user.id'], ''), '(no user)')
-    WHEN 'team' THEN coalesce(
-        nullif(ResourceAttributes['team.id'], ''), nullif(LogAttributes['team.id'], ''),
-        '(no team.id)')
+    WHEN 'project' THEN
+-- include: log_project
+    WHEN 'user' THEN
+-- include: log_user
+    WHEN 'team' THEN
+-- include: log_team
     WHEN 'department' THEN coalesce(
         nullif(ResourceAttributes['department'], ''), nullif(LogAttributes['department'], ''),
         '(no department)')

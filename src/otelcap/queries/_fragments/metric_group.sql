@@ -2,18 +2,12 @@
 -- for a log row: the same groups, read from the point's Attributes and ResourceAttributes.
 CASE $by
     WHEN 'model' THEN Model
-    WHEN 'project' THEN coalesce(
-        nullif(Attributes['vcs.repository.name'], ''),
-        nullif(ResourceAttributes['vcs.repository.name'], ''),
-        nullif(Attributes['vcs.repository.url.full'], ''),
-        nullif(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)')
-    WHEN 'user' THEN coalesce(
-        nullif(Attributes['user.email'], ''), nullif(Attributes['user.account_uuid'], ''),
-        nullif(Attributes['user.id'], ''), '(no user)')
-    WHEN 'team' THEN coalesce(
-        nullif(ResourceAttributes['team.id'], ''), nullif(Attributes['team.id'], ''),
-        '(no team.id)')
+    WHEN 'project' THEN
+-- include: metric_project
+    WHEN 'user' THEN
+-- include: metric_user
+    WHEN 'team' THEN
+-- include: metric_team
     WHEN 'department' THEN coalesce(
         nullif(ResourceAttributes['department'], ''), nullif(Attributes['department'], ''),
         '(no department)')

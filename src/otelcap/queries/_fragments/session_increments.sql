@@ -12,6 +12,8 @@ series_points AS (
         StartTimeUnix,
         Value,
         AggregationTemporality,
+        -- what _fragments/metric_group.sql reads (sessions-by groups the increments)
+        Model, ScopeVersion, ResourceAttributes, Attributes,
         -- a series: one metric of one process with one attribute set (hashed once here:
         -- partitioning a window by the maps themselves costs 10x)
         hash(MetricName, ServiceName, ResourceAttributes, Attributes) AS series
@@ -24,6 +26,7 @@ series_points AS (
         )
       AND SessionId <> ''
       AND ($session = '' OR SessionId = $session)
+      -- include: metric_filter
 ),
 points AS (
     SELECT
@@ -40,6 +43,7 @@ increments AS (
         MetricName,
         SessionId,
         Type,
+        TimeUnix, Model, ScopeVersion, ResourceAttributes, Attributes,
         CASE
             WHEN AggregationTemporality = 1 THEN Value
             WHEN prev_start IS NULL OR StartTimeUnix <> prev_start OR Value < prev_value THEN Value

@@ -15,6 +15,36 @@ WITH calls AS (
     AND (
       {session: String} = '' OR SessionId = {session: String}
     )
+    AND (
+      {project: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      ) = {project: String}
+    )
+    AND (
+      {user: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      ) = {user: String}
+    )
+    AND (
+      {team: String} = ''
+      OR COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      ) = {team: String}
+    )
+    AND (
+      {model: String} = '' OR Model = {model: String}
+    )
 ), per_day AS (
   SELECT
     call_day,
@@ -194,6 +224,36 @@ WITH calls AS (
     AND (
       {session: String} = '' OR SessionId = {session: String}
     )
+    AND (
+      {project: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      ) = {project: String}
+    )
+    AND (
+      {user: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      ) = {user: String}
+    )
+    AND (
+      {team: String} = ''
+      OR COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      ) = {team: String}
+    )
+    AND (
+      {model: String} = '' OR Model = {model: String}
+    )
   GROUP BY
     AppVersion
   UNION ALL
@@ -208,6 +268,36 @@ WITH calls AS (
     AND Timestamp < {until: DateTime64(9)}
     AND (
       {session: String} = '' OR SessionId = {session: String}
+    )
+    AND (
+      {project: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      ) = {project: String}
+    )
+    AND (
+      {user: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      ) = {user: String}
+    )
+    AND (
+      {team: String} = ''
+      OR COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      ) = {team: String}
+    )
+    AND (
+      {model: String} = '' OR Model = {model: String}
     )
   GROUP BY
     Model

@@ -77,6 +77,33 @@ WITH failures AS (
       AND (
         {session: String} = '' OR SessionId = {session: String}
       )
+      AND (
+        {project: String} = ''
+        OR COALESCE(
+          nullIf(LogAttributes['vcs.repository.name'], ''),
+          nullIf(ResourceAttributes['vcs.repository.name'], ''),
+          nullIf(LogAttributes['vcs.repository.url.full'], ''),
+          nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+          '(no repository)'
+        ) = {project: String}
+      )
+      AND (
+        {user: String} = ''
+        OR COALESCE(
+          nullIf(LogAttributes['user.email'], ''),
+          nullIf(UserAccountUuid, ''),
+          nullIf(LogAttributes['user.id'], ''),
+          '(no user)'
+        ) = {user: String}
+      )
+      AND (
+        {team: String} = ''
+        OR COALESCE(
+          nullIf(ResourceAttributes['team.id'], ''),
+          nullIf(LogAttributes['team.id'], ''),
+          '(no team.id)'
+        ) = {team: String}
+      )
     UNION ALL
     /* ... and the few that live only in the attribute map. Reading LogAttributes is */
     /* most of this query's time (~100 ms per million rows): promoted columns for these */
@@ -118,6 +145,33 @@ WITH failures AS (
         AND SessionId <> ''
         AND (
           {session: String} = '' OR SessionId = {session: String}
+        )
+        AND (
+          {project: String} = ''
+          OR COALESCE(
+            nullIf(LogAttributes['vcs.repository.name'], ''),
+            nullIf(ResourceAttributes['vcs.repository.name'], ''),
+            nullIf(LogAttributes['vcs.repository.url.full'], ''),
+            nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+            '(no repository)'
+          ) = {project: String}
+        )
+        AND (
+          {user: String} = ''
+          OR COALESCE(
+            nullIf(LogAttributes['user.email'], ''),
+            nullIf(UserAccountUuid, ''),
+            nullIf(LogAttributes['user.id'], ''),
+            '(no user)'
+          ) = {user: String}
+        )
+        AND (
+          {team: String} = ''
+          OR COALESCE(
+            nullIf(ResourceAttributes['team.id'], ''),
+            nullIf(LogAttributes['team.id'], ''),
+            '(no team.id)'
+          ) = {team: String}
         )
     ) AS from_map
     WHERE
@@ -201,6 +255,33 @@ WITH failures AS (
     AND (
       {session: String} = '' OR SessionId = {session: String}
     )
+    AND (
+      {project: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      ) = {project: String}
+    )
+    AND (
+      {user: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      ) = {user: String}
+    )
+    AND (
+      {team: String} = ''
+      OR COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      ) = {team: String}
+    )
     AND PromptId IN (
       SELECT
         PromptId
@@ -254,6 +335,33 @@ WITH failures AS (
     AND (
       {session: String} = '' OR SessionId = {session: String}
     )
+    AND (
+      {project: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      ) = {project: String}
+    )
+    AND (
+      {user: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      ) = {user: String}
+    )
+    AND (
+      {team: String} = ''
+      OR COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      ) = {team: String}
+    )
   GROUP BY
     EventName
 ), session_count AS (
@@ -266,6 +374,33 @@ WITH failures AS (
     AND SessionId <> ''
     AND (
       {session: String} = '' OR SessionId = {session: String}
+    )
+    AND (
+      {project: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      ) = {project: String}
+    )
+    AND (
+      {user: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      ) = {user: String}
+    )
+    AND (
+      {team: String} = ''
+      OR COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      ) = {team: String}
     )
 ), denominators AS (
   /* an aggregate without GROUP BY: one row even over no events */

@@ -77,6 +77,33 @@ WITH failures AS (
       AND (
         {session: String} = '' OR SessionId = {session: String}
       )
+      AND (
+        {project: String} = ''
+        OR COALESCE(
+          nullIf(LogAttributes['vcs.repository.name'], ''),
+          nullIf(ResourceAttributes['vcs.repository.name'], ''),
+          nullIf(LogAttributes['vcs.repository.url.full'], ''),
+          nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+          '(no repository)'
+        ) = {project: String}
+      )
+      AND (
+        {user: String} = ''
+        OR COALESCE(
+          nullIf(LogAttributes['user.email'], ''),
+          nullIf(UserAccountUuid, ''),
+          nullIf(LogAttributes['user.id'], ''),
+          '(no user)'
+        ) = {user: String}
+      )
+      AND (
+        {team: String} = ''
+        OR COALESCE(
+          nullIf(ResourceAttributes['team.id'], ''),
+          nullIf(LogAttributes['team.id'], ''),
+          '(no team.id)'
+        ) = {team: String}
+      )
     UNION ALL
     /* ... and the few that live only in the attribute map. Reading LogAttributes is */
     /* most of this query's time (~100 ms per million rows): promoted columns for these */
@@ -118,6 +145,33 @@ WITH failures AS (
         AND SessionId <> ''
         AND (
           {session: String} = '' OR SessionId = {session: String}
+        )
+        AND (
+          {project: String} = ''
+          OR COALESCE(
+            nullIf(LogAttributes['vcs.repository.name'], ''),
+            nullIf(ResourceAttributes['vcs.repository.name'], ''),
+            nullIf(LogAttributes['vcs.repository.url.full'], ''),
+            nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+            '(no repository)'
+          ) = {project: String}
+        )
+        AND (
+          {user: String} = ''
+          OR COALESCE(
+            nullIf(LogAttributes['user.email'], ''),
+            nullIf(UserAccountUuid, ''),
+            nullIf(LogAttributes['user.id'], ''),
+            '(no user)'
+          ) = {user: String}
+        )
+        AND (
+          {team: String} = ''
+          OR COALESCE(
+            nullIf(ResourceAttributes['team.id'], ''),
+            nullIf(LogAttributes['team.id'], ''),
+            '(no team.id)'
+          ) = {team: String}
         )
     ) AS from_map
     WHERE
@@ -222,6 +276,33 @@ WITH failures AS (
     AND Timestamp < {until: DateTime64(9)}
     AND (
       {session: String} = '' OR SessionId = {session: String}
+    )
+    AND (
+      {project: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      ) = {project: String}
+    )
+    AND (
+      {user: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      ) = {user: String}
+    )
+    AND (
+      {team: String} = ''
+      OR COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      ) = {team: String}
     )
   GROUP BY
     SessionId,

@@ -15,6 +15,33 @@ WITH by_session AS (
     AND (
       {session: String} = '' OR SessionId = {session: String}
     )
+    AND (
+      {project: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      ) = {project: String}
+    )
+    AND (
+      {user: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      ) = {user: String}
+    )
+    AND (
+      {team: String} = ''
+      OR COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      ) = {team: String}
+    )
   GROUP BY
     SessionId
 ), series_points AS (
@@ -26,6 +53,10 @@ WITH by_session AS (
     StartTimeUnix,
     Value,
     AggregationTemporality,
+    Model, /* what _fragments/metric_group.sql reads (sessions-by groups the increments) */
+    ScopeVersion,
+    ResourceAttributes,
+    Attributes,
     cityHash64(MetricName, ServiceName, ResourceAttributes, Attributes) AS series /* a series: one metric of one process with one attribute set (hashed once here: */ /* partitioning a window by the maps themselves costs 10x) */
   FROM otel_metrics_sum
   WHERE
@@ -38,6 +69,33 @@ WITH by_session AS (
     AND SessionId <> ''
     AND (
       {session: String} = '' OR SessionId = {session: String}
+    )
+    AND (
+      {project: String} = ''
+      OR COALESCE(
+        nullIf(Attributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(Attributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      ) = {project: String}
+    )
+    AND (
+      {user: String} = ''
+      OR COALESCE(
+        nullIf(Attributes['user.email'], ''),
+        nullIf(Attributes['user.account_uuid'], ''),
+        nullIf(Attributes['user.id'], ''),
+        '(no user)'
+      ) = {user: String}
+    )
+    AND (
+      {team: String} = ''
+      OR COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(Attributes['team.id'], ''),
+        '(no team.id)'
+      ) = {team: String}
     )
 ), points AS (
   SELECT
@@ -52,6 +110,11 @@ WITH by_session AS (
     MetricName,
     SessionId,
     Type,
+    TimeUnix,
+    Model,
+    ScopeVersion,
+    ResourceAttributes,
+    Attributes,
     CASE
       WHEN AggregationTemporality = 1
       THEN Value

@@ -31,6 +31,33 @@ WITH turns AS (
     AND (
       {session: String} = '' OR SessionId = {session: String}
     )
+    AND (
+      {project: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      ) = {project: String}
+    )
+    AND (
+      {user: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      ) = {user: String}
+    )
+    AND (
+      {team: String} = ''
+      OR COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      ) = {team: String}
+    )
   GROUP BY
     SessionId,
     PromptId
@@ -51,6 +78,8 @@ WITH turns AS (
     MIN(first_at) AS first_seen,
     MAX(last_at) AS last_seen
   FROM turns
+  WHERE
+    {model: String} = '' OR turn_model = {model: String}
   GROUP BY
     version_name,
     turn_model

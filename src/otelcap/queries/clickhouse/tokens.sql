@@ -62,6 +62,36 @@ WITH by_model AS (
     AND (
       {session: String} = '' OR SessionId = {session: String}
     )
+    AND (
+      {project: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      ) = {project: String}
+    )
+    AND (
+      {user: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      ) = {user: String}
+    )
+    AND (
+      {team: String} = ''
+      OR COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      ) = {team: String}
+    )
+    AND (
+      {model: String} = '' OR Model = {model: String}
+    )
   GROUP BY
     model_name
 ), with_total AS (

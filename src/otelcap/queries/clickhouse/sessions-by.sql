@@ -1,0 +1,311 @@
+-- sessions-by: rendered from queries/sessions-by.sql for ClickHouse by
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
+WITH records AS (
+  SELECT
+    CASE {by: String}
+      WHEN 'model'
+      THEN Model
+      WHEN 'project'
+      THEN COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      )
+      WHEN 'user'
+      THEN COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      )
+      WHEN 'team'
+      THEN COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      )
+      WHEN 'department'
+      THEN COALESCE(
+        nullIf(ResourceAttributes['department'], ''),
+        nullIf(LogAttributes['department'], ''),
+        '(no department)'
+      )
+      WHEN 'cost_center'
+      THEN COALESCE(
+        nullIf(ResourceAttributes['cost_center'], ''),
+        nullIf(LogAttributes['cost_center'], ''),
+        '(no cost_center)'
+      )
+      WHEN 'host'
+      THEN COALESCE(nullIf(ResourceAttributes['host.name'], ''), '(no host.name)')
+      WHEN 'version'
+      THEN COALESCE(nullIf(AppVersion, ''), nullIf(ScopeVersion, ''), '(no version)')
+      WHEN 'terminal'
+      THEN COALESCE(nullIf(TerminalType, ''), '(no terminal)')
+      WHEN 'session'
+      THEN SessionId
+      ELSE CAST(CAST(dateTrunc('DAY', toTimeZone(Timestamp, {tz: String})) AS Nullable(DATE)) AS Nullable(String))
+    END AS group_name,
+    SessionId,
+    EventName,
+    Success,
+    Decision,
+    Timestamp,
+    CostUsd,
+    InputTokens,
+    OutputTokens,
+    CacheReadTokens,
+    CacheCreationTokens
+  FROM otel_logs
+  WHERE
+    Timestamp >= {since: DateTime64(9)}
+    AND Timestamp < {until: DateTime64(9)}
+    AND SessionId <> ''
+    AND (
+      {session: String} = '' OR SessionId = {session: String}
+    )
+    AND (
+      {project: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      ) = {project: String}
+    )
+    AND (
+      {user: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      ) = {user: String}
+    )
+    AND (
+      {team: String} = ''
+      OR COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      ) = {team: String}
+    )
+), by_group AS (
+  SELECT
+    group_name,
+    CAST(COUNT(DISTINCT SessionId) AS Nullable(Int64)) AS sessions,
+    MIN(Timestamp) AS first_event,
+    MAX(Timestamp) AS last_event,
+    COUNT(*) FILTER(WHERE
+      EventName = 'user_prompt') AS prompts,
+    COUNT(*) FILTER(WHERE
+      EventName = 'api_request') AS api_requests,
+    COUNT(*) FILTER(WHERE
+      EventName = 'api_error') AS api_errors,
+    CAST(COALESCE(SUM(InputTokens) FILTER(WHERE
+      EventName = 'api_request'), 0) AS Nullable(Int64)) AS input_tokens,
+    CAST(COALESCE(SUM(OutputTokens) FILTER(WHERE
+      EventName = 'api_request'), 0) AS Nullable(Int64)) AS output_tokens,
+    CAST(COALESCE(SUM(CacheReadTokens) FILTER(WHERE
+      EventName = 'api_request'), 0) AS Nullable(Int64)) AS cache_read_tokens,
+    CAST(COALESCE(SUM(CacheCreationTokens) FILTER(WHERE
+      EventName = 'api_request'), 0) AS Nullable(Int64)) AS cache_creation_tokens,
+    COALESCE(SUM(CostUsd) FILTER(WHERE
+      EventName = 'api_request'), 0) AS cost_usd,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_result') AS tool_calls,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_result' AND Success = FALSE) AS tool_failures,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_decision' AND Decision = 'reject') AS rejections
+  FROM records
+  GROUP BY
+    group_name
+), series_points AS (
+  SELECT
+    MetricName,
+    SessionId,
+    Type,
+    TimeUnix,
+    StartTimeUnix,
+    Value,
+    AggregationTemporality,
+    Model, /* what _fragments/metric_group.sql reads (sessions-by groups the increments) */
+    ScopeVersion,
+    ResourceAttributes,
+    Attributes,
+    cityHash64(MetricName, ServiceName, ResourceAttributes, Attributes) AS series /* a series: one metric of one process with one attribute set (hashed once here: */ /* partitioning a window by the maps themselves costs 10x) */
+  FROM otel_metrics_sum
+  WHERE
+    MetricName IN (
+      'claude_code.active_time.total',
+      'claude_code.commit.count',
+      'claude_code.pull_request.count',
+      'claude_code.lines_of_code.count'
+    )
+    AND SessionId <> ''
+    AND (
+      {session: String} = '' OR SessionId = {session: String}
+    )
+    AND (
+      {project: String} = ''
+      OR COALESCE(
+        nullIf(Attributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(Attributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      ) = {project: String}
+    )
+    AND (
+      {user: String} = ''
+      OR COALESCE(
+        nullIf(Attributes['user.email'], ''),
+        nullIf(Attributes['user.account_uuid'], ''),
+        nullIf(Attributes['user.id'], ''),
+        '(no user)'
+      ) = {user: String}
+    )
+    AND (
+      {team: String} = ''
+      OR COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(Attributes['team.id'], ''),
+        '(no team.id)'
+      ) = {team: String}
+    )
+), points AS (
+  SELECT
+    *,
+    lag(CAST(Value AS Nullable(Float64))) OVER series_order AS prev_value, /* the casts make lag() NULL on a series' first point on both engines */
+    lag(CAST(StartTimeUnix AS DateTime64(9))) OVER series_order AS prev_start
+  FROM series_points
+  WINDOW series_order AS (PARTITION BY series ORDER BY TimeUnix, StartTimeUnix, Value)
+), increments AS (
+  /* AggregationTemporality 1 is DELTA, 2 CUMULATIVE (OTLP's enum). */
+  SELECT
+    MetricName,
+    SessionId,
+    Type,
+    TimeUnix,
+    Model,
+    ScopeVersion,
+    ResourceAttributes,
+    Attributes,
+    CASE
+      WHEN AggregationTemporality = 1
+      THEN Value
+      WHEN prev_start IS NULL OR StartTimeUnix <> prev_start OR Value < prev_value
+      THEN Value
+      ELSE Value - prev_value
+    END AS increment
+  FROM points
+  WHERE
+    TimeUnix >= {since: DateTime64(9)} AND TimeUnix < {until: DateTime64(9)}
+), metrics_by_group AS (
+  SELECT
+    metric_group_name,
+    COALESCE(SUM(increment) FILTER(WHERE
+      MetricName = 'claude_code.active_time.total'), 0) AS active_time_s,
+    CAST(COALESCE(SUM(increment) FILTER(WHERE
+      MetricName = 'claude_code.commit.count'), 0) AS Nullable(Int64)) AS commits, /* counts travel as doubles; their sums are whole numbers, so the cast is exact */
+    CAST(COALESCE(SUM(increment) FILTER(WHERE
+      MetricName = 'claude_code.pull_request.count'), 0) AS Nullable(Int64)) AS pull_requests,
+    CAST(COALESCE(
+      SUM(increment) FILTER(WHERE
+        MetricName = 'claude_code.lines_of_code.count' AND Type = 'added'),
+      0
+    ) AS Nullable(Int64)) AS lines_added,
+    CAST(COALESCE(
+      SUM(increment) FILTER(WHERE
+        MetricName = 'claude_code.lines_of_code.count' AND Type = 'removed'),
+      0
+    ) AS Nullable(Int64)) AS lines_removed
+  FROM (
+    SELECT
+      MetricName,
+      Type,
+      increment,
+      CASE {by: String}
+        WHEN 'model'
+        THEN Model
+        WHEN 'project'
+        THEN COALESCE(
+          nullIf(Attributes['vcs.repository.name'], ''),
+          nullIf(ResourceAttributes['vcs.repository.name'], ''),
+          nullIf(Attributes['vcs.repository.url.full'], ''),
+          nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+          '(no repository)'
+        )
+        WHEN 'user'
+        THEN COALESCE(
+          nullIf(Attributes['user.email'], ''),
+          nullIf(Attributes['user.account_uuid'], ''),
+          nullIf(Attributes['user.id'], ''),
+          '(no user)'
+        )
+        WHEN 'team'
+        THEN COALESCE(
+          nullIf(ResourceAttributes['team.id'], ''),
+          nullIf(Attributes['team.id'], ''),
+          '(no team.id)'
+        )
+        WHEN 'department'
+        THEN COALESCE(
+          nullIf(ResourceAttributes['department'], ''),
+          nullIf(Attributes['department'], ''),
+          '(no department)'
+        )
+        WHEN 'cost_center'
+        THEN COALESCE(
+          nullIf(ResourceAttributes['cost_center'], ''),
+          nullIf(Attributes['cost_center'], ''),
+          '(no cost_center)'
+        )
+        WHEN 'host'
+        THEN COALESCE(nullIf(ResourceAttributes['host.name'], ''), '(no host.name)')
+        WHEN 'version'
+        THEN COALESCE(nullIf(Attributes['app.version'], ''), nullIf(ScopeVersion, ''), '(no version)')
+        WHEN 'terminal'
+        THEN COALESCE(nullIf(Attributes['terminal.type'], ''), '(no terminal)')
+        WHEN 'session'
+        THEN SessionId
+        ELSE CAST(CAST(dateTrunc('DAY', toTimeZone(TimeUnix, {tz: String})) AS Nullable(DATE)) AS Nullable(String))
+      END AS metric_group_name
+    FROM increments
+  ) AS grouped
+  GROUP BY
+    metric_group_name
+)
+SELECT
+  g.group_name AS model,
+  g.sessions,
+  g.first_event,
+  g.last_event,
+  COALESCE(m.active_time_s, 0) AS active_time_s,
+  g.prompts,
+  g.api_requests,
+  g.api_errors,
+  g.input_tokens,
+  g.output_tokens,
+  g.cache_read_tokens,
+  g.cache_creation_tokens,
+  g.cost_usd,
+  g.tool_calls,
+  g.tool_failures,
+  g.rejections,
+  COALESCE(m.commits, 0) AS commits,
+  COALESCE(m.pull_requests, 0) AS pull_requests,
+  COALESCE(m.lines_added, 0) AS lines_added,
+  COALESCE(m.lines_removed, 0) AS lines_removed
+FROM by_group AS g
+LEFT JOIN metrics_by_group AS m
+  ON m.metric_group_name = g.group_name
+ORDER BY
+  g.cost_usd DESC,
+  g.group_name
+SETTINGS join_use_nulls = 1

@@ -1,0 +1,143 @@
+-- tool-usage-by: rendered from queries/tool-usage-by.sql for ClickHouse by
+-- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
+-- Do not edit: run `python -m otelcap.querybuild --render`.
+WITH ev AS (
+  SELECT
+    ToolName,
+    EventName,
+    Success,
+    DurationMs,
+    Decision,
+    DecisionSource,
+    CASE {by: String}
+      WHEN 'model'
+      THEN Model
+      WHEN 'project'
+      THEN COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      )
+      WHEN 'user'
+      THEN COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      )
+      WHEN 'team'
+      THEN COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      )
+      WHEN 'department'
+      THEN COALESCE(
+        nullIf(ResourceAttributes['department'], ''),
+        nullIf(LogAttributes['department'], ''),
+        '(no department)'
+      )
+      WHEN 'cost_center'
+      THEN COALESCE(
+        nullIf(ResourceAttributes['cost_center'], ''),
+        nullIf(LogAttributes['cost_center'], ''),
+        '(no cost_center)'
+      )
+      WHEN 'host'
+      THEN COALESCE(nullIf(ResourceAttributes['host.name'], ''), '(no host.name)')
+      WHEN 'version'
+      THEN COALESCE(nullIf(AppVersion, ''), nullIf(ScopeVersion, ''), '(no version)')
+      WHEN 'terminal'
+      THEN COALESCE(nullIf(TerminalType, ''), '(no terminal)')
+      WHEN 'session'
+      THEN SessionId
+      ELSE CAST(CAST(dateTrunc('DAY', toTimeZone(Timestamp, {tz: String})) AS Nullable(DATE)) AS Nullable(String))
+    END AS group_name
+  FROM otel_logs
+  WHERE
+    EventName IN ('tool_result', 'tool_decision')
+    AND Timestamp >= {since: DateTime64(9)}
+    AND Timestamp < {until: DateTime64(9)}
+    AND (
+      {session: String} = '' OR SessionId = {session: String}
+    )
+    AND (
+      {project: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(LogAttributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      ) = {project: String}
+    )
+    AND (
+      {user: String} = ''
+      OR COALESCE(
+        nullIf(LogAttributes['user.email'], ''),
+        nullIf(UserAccountUuid, ''),
+        nullIf(LogAttributes['user.id'], ''),
+        '(no user)'
+      ) = {user: String}
+    )
+    AND (
+      {team: String} = ''
+      OR COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(LogAttributes['team.id'], ''),
+        '(no team.id)'
+      ) = {team: String}
+    )
+), by_tool AS (
+  SELECT
+    ToolName AS tool,
+    group_name,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_result') AS calls,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_result' AND Success = TRUE) AS succeeded,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_result' AND Success = FALSE) AS failed,
+    quantileExactInclusive(0.5)(CASE WHEN EventName = 'tool_result' THEN DurationMs END) AS p50_ms,
+    quantileExactInclusive(0.95)(CASE WHEN EventName = 'tool_result' THEN DurationMs END) AS p95_ms,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_decision') AS decisions,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_decision' AND Decision = 'reject') AS rejected,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_decision' AND Decision = 'reject' AND DecisionSource = 'config') AS rejected_by_config,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_decision' AND Decision = 'reject' AND DecisionSource = 'hook') AS rejected_by_hook,
+    COUNT(*) FILTER(WHERE
+      EventName = 'tool_decision'
+      AND Decision = 'reject'
+      AND DecisionSource LIKE 'user%') AS rejected_by_user
+  FROM ev
+  GROUP BY
+    ToolName,
+    group_name
+)
+SELECT
+  tool,
+  group_name AS model,
+  calls,
+  succeeded,
+  failed,
+  succeeded / nullIf(calls, 0) AS success_rate,
+  p50_ms,
+  p95_ms,
+  decisions,
+  rejected,
+  rejected / nullIf(decisions, 0) AS reject_rate,
+  rejected_by_config,
+  rejected_by_hook,
+  rejected_by_user,
+  rejected - rejected_by_config - rejected_by_hook - rejected_by_user AS rejected_other
+FROM by_tool
+ORDER BY
+  calls + rejected DESC,
+  tool,
+  group_name
+SETTINGS join_use_nulls = 1

@@ -1,0 +1,65 @@
+-- name: tool-usage-by
+-- description: Per tool and project, user, team, … (`otelcap query tool-usage --by GROUP`): calls, success rate, p50/p95 duration, rejections and by whom.
+-- param: since timestamp 1970-01-01 events at or after this time (7d, 12h, 2026-11-01, ISO time)
+-- param: until timestamp 2200-01-01 events before this time
+-- param: session text '' only this session id ('' = every session)
+-- param: by project|user|team|department|cost_center|host|version|terminal|session|day project what the rows are per, beside the tool; the column keeps the name model
+-- param: tz text UTC the IANA time zone of by=day (the CLI passes the local one)
+-- filters: project user team
+--
+-- tool-usage's columns for each (tool, group) with records, the groups and labels of cost
+-- --by; the rows of one tool add up to its tool-usage row (percentiles excepted). No `model`
+-- group or filter: tool events carry no model.
+WITH ev AS (
+    SELECT
+        ToolName, EventName, Success, DurationMs, Decision, DecisionSource,
+        -- include: log_group
+        AS group_name
+    FROM otel_logs
+    WHERE EventName IN ('tool_result', 'tool_decision')
+      AND Timestamp >= $since
+      AND Timestamp < $until
+      AND ($session = '' OR SessionId = $session)
+      -- include: log_filter
+),
+by_tool AS (
+    SELECT
+        ToolName AS tool,
+        group_name,
+        count(*) FILTER (WHERE EventName = 'tool_result') AS calls,
+        count(*) FILTER (WHERE EventName = 'tool_result' AND Success = true) AS succeeded,
+        count(*) FILTER (WHERE EventName = 'tool_result' AND Success = false) AS failed,
+        quantile_cont(CASE WHEN EventName = 'tool_result' THEN DurationMs END, 0.5) AS p50_ms,
+        quantile_cont(CASE WHEN EventName = 'tool_result' THEN DurationMs END, 0.95) AS p95_ms,
+        count(*) FILTER (WHERE EventName = 'tool_decision') AS decisions,
+        count(*) FILTER (WHERE EventName = 'tool_decision' AND Decision = 'reject') AS rejected,
+        count(*) FILTER (
+            WHERE EventName = 'tool_decision' AND Decision = 'reject' AND DecisionSource = 'config'
+        ) AS rejected_by_config,
+        count(*) FILTER (
+            WHERE EventName = 'tool_decision' AND Decision = 'reject' AND DecisionSource = 'hook'
+        ) AS rejected_by_hook,
+        count(*) FILTER (
+            WHERE EventName = 'tool_decision' AND Decision = 'reject' AND DecisionSource LIKE 'user%'
+        ) AS rejected_by_user
+    FROM ev
+    GROUP BY ToolName, group_name
+)
+SELECT
+    tool,
+    group_name AS model,
+    calls,
+    succeeded,
+    failed,
+    succeeded / nullif(calls, 0) AS success_rate,
+    p50_ms,
+    p95_ms,
+    decisions,
+    rejected,
+    rejected / nullif(decisions, 0) AS reject_rate,
+    rejected_by_config,
+    rejected_by_hook,
+    rejected_by_user,
+    rejected - rejected_by_config - rejected_by_hook - rejected_by_user AS rejected_other
+FROM by_tool
+ORDER BY calls + rejected DESC, tool, group_name
