@@ -245,6 +245,7 @@ def drive(pid, protocol, target, payloads, records, args, profile: str = "") -> 
         "rss": rss_mb(pid),
         "p50": pct(0.50),
         "p99": pct(0.99),
+        "load": os.getloadavg()[0],  # the machine's 1-minute load as the run ends
         "acked_total": sum(r[1] for r in results),
         "errors": sum(r[2] for r in results),
     }
@@ -391,6 +392,7 @@ COLUMNS = {  # header: (result key, format)
     "server": ("server_cores", ".2f"),  # CPU cores used during the timed run
     "clients": ("client_cores", ".2f"),
     "other": ("other_cores", ".2f"),  # the rest of the machine (it may be shared)
+    "load": ("load", ".1f"),  # 1-minute load average: compare runs made under the same load
     "idle MB": ("rss_idle", ".0f"),  # resident set before the first request
     "RSS p50": ("rss_p50", ".0f"),  # median resident set during the timed run, MB
     "peak MB": ("rss", ".0f"),  # VmHWM: the highest it ever was

@@ -532,6 +532,52 @@ def test_grpc_bounds_calls_in_progress(server_factory: Any) -> None:
             pytest.fail("the gRPC receiver did not recover after the stuck calls ended")
 
 
+def test_grpc_calls_waiting_for_their_commit_hold_no_worker(
+    server_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With grpc_workers=1, a call waiting for its commit does not keep the next calls from
+    being converted and queued: they wait in the pipeline and one flush carries them."""
+    svc = server_factory(grpc_workers=1)  # at most CALLS_PER_WORKER (4) calls in progress
+    entered, gate, flushed = threading.Event(), threading.Event(), []
+    real_append = svc.store.append
+
+    def gated_append(batches: dict[str, list[pa.RecordBatch]]) -> None:
+        flushed.append(sum(b.num_rows for parts in batches.values() for b in parts))
+        entered.set()
+        gate.wait(60)  # the writer stays in the first flush until the test lets it go
+        real_append(batches)
+
+    monkeypatch.setattr(svc.store, "append", gated_append)
+    codes: list[grpc.StatusCode] = []
+    with grpc.insecure_channel(f"127.0.0.1:{svc.endpoints.grpc_port}") as ch:
+
+        def send(body: str) -> None:
+            codes.append(_export(ch, "logs", _marked_logs(body=body))[0])
+
+        first = threading.Thread(target=send, args=("first",))
+        first.start()
+        try:
+            assert entered.wait(30), "the first request never reached the store"
+            others = [threading.Thread(target=send, args=(b,)) for b in ("second", "third")]
+            for t in others:
+                t.start()
+            for _ in range(300):  # converted and queued while the first call still waits
+                if svc.pipeline.queued_rows == 2:
+                    break
+                time.sleep(0.1)
+            else:
+                pytest.fail(
+                    f"{svc.pipeline.queued_rows} of 2 rows queued: calls waiting for a commit "
+                    "hold the gRPC workers, so the calls behind them are not converted"
+                )
+        finally:
+            gate.set()
+        for t in [first, *others]:
+            t.join(60)
+    assert codes == [grpc.StatusCode.OK] * 3
+    assert flushed == [1, 2]  # the two calls that waited together, in one transaction
+
+
 def test_grpc_connections_are_closed_by_age_idleness_and_a_stalled_handshake(
     server_factory: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -151,6 +151,53 @@ def test_ingest_never_leaves_a_grouped_request_waiting(tmp_path: Path) -> None:
     store.close()
 
 
+def test_ingest_replies_once_and_only_after_the_commit(tmp_path: Path) -> None:
+    """`submit` does not block: its reply comes from the writer, once the transaction that
+    carries the request has committed, and only once."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+        ExportLogsServiceRequest,
+    )
+
+    from otelcap.ingest import Ingest
+    from otelcap.receiver import IngestResult
+    from otelcap.sanitize import Sanitizer
+
+    class GatedStore(DuckDBStore):
+        def __init__(self, path: Path) -> None:
+            super().__init__(path)
+            self.entered, self.gate = threading.Event(), threading.Event()
+
+        def append(self, batches: dict[str, list[pa.RecordBatch]]) -> None:
+            self.entered.set()
+            self.gate.wait(30)
+            super().append(batches)
+
+    store = GatedStore(tmp_path / "r.duckdb")
+    store.create_schema()
+    pipe = Pipeline(store)
+    pipe.start()
+    req = ExportLogsServiceRequest()
+    recs = req.resource_logs.add().scope_logs.add().log_records
+    recs.add(time_unix_nano=1)
+    recs.add(time_unix_nano=2)
+    replies: list[tuple[Any, Any]] = []
+    replied = threading.Event()
+
+    def reply(result: Any, error: Any) -> None:
+        replies.append((result, error))
+        replied.set()
+
+    Ingest(Sanitizer(None), pipe).submit("logs", req.SerializeToString(), reply)
+    assert store.entered.wait(10)  # the writer is storing the request's rows
+    assert replies == []  # not answered before its commit
+    store.gate.set()
+    assert replied.wait(10)
+    pipe.stop()
+    assert replies == [(IngestResult(2), None)]
+    assert store.query("SELECT count(*) AS n FROM otel_logs").column("n")[0].as_py() == 2
+    store.close()
+
+
 def test_a_bad_request_in_a_conversion_group_fails_alone(tmp_path: Path) -> None:
     """Two good requests and a malformed one converted as one group: the good ones are
     queued together with their own tallies; only the bad one gets the error."""
@@ -175,7 +222,7 @@ def test_a_bad_request_in_a_conversion_group_fails_alone(tmp_path: Path) -> None
         good.append(req.SerializeToString())
     jobs = [_Job("logs", good[0]), _Job("logs", b"\xff\xff garbage"), _Job("logs", good[1])]
     Ingest(Sanitizer(None), pipe)._convert(jobs)
-    assert all(j.done.is_set() for j in jobs)
+    assert all(j.converted for j in jobs)
     assert isinstance(jobs[1].error, BadRequest)
     assert [j.result.accepted for j in (jobs[0], jobs[2])] == [2, 3]  # type: ignore[union-attr]
     for j in (jobs[0], jobs[2]):

@@ -58,7 +58,7 @@ class Config:
     http_port: int = 4318
     # HTTP connections, one thread each (receiver/http.py). Claude Code opens 1-3 per process
     # (one per signal) and keeps them alive between exports, so 128 serves a team of dozens
-    # of running sessions; gRPC clients share one connection and 32 workers instead. Past the
+    # of running sessions; gRPC calls share one event loop thread instead. Past the
     # bound a new connection is answered 503 + Retry-After and closed: OTLP exporters retry
     # that, while one left waiting in the listen backlog gets no answer before the exporter's
     # own 10 s timeout, which the JS exporter Claude Code uses does not retry.
@@ -91,6 +91,9 @@ class Config:
     # and 16 clients of 1,000-record requests (bench/ingest.py) hold ~12 MiB: 16 MiB refuses
     # neither.
     max_inflight_bytes: int = 16 * MiB
+    # gRPC calls in progress, 4 per unit (128): past them a call is answered RESOURCE_EXHAUSTED
+    # (receiver/grpc.py). The name is older than the asyncio server: no thread is held per
+    # call, and the converter and writer threads do the work whatever this is.
     grpc_workers: int = 32
     # A gRPC connection with no call for this long is closed (GOAWAY; the client reconnects at
     # its next export). Claude Code exports at least every 60 s (metrics) while it runs.

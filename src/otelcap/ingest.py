@@ -1,13 +1,15 @@
 """The receivers' sink: decode, convert and sanitize concurrent requests together, queue them
 as one item, and answer each after the commit that carries it.
 
-Converting a request costs ~5.6 ms whatever its size (about 140 Arrow and ptars calls), and
-Claude Code sends 1-9 records per request, so converting one request at a time capped a core
-near 180 requests/s; 32 gRPC threads converting at once also fought over the GIL. Here the
-first thread to arrive while no conversion runs becomes the leader: it takes every request
-waiting (up to `max_group_bytes`), converts and sanitizes them in one pass, submits one
-pipeline item, and hands each waiting thread its own result. Sanitization still happens
-before anything is queued.
+Converting a request costs ~2 ms whatever its size (about 140 Arrow and ptars calls), and
+Claude Code sends 1-9 records per request, so converting one request at a time caps a core
+near a few hundred requests/s. One converter thread takes every request waiting (up to
+`max_group_bytes`), converts and sanitizes them in one pass and submits one pipeline item;
+the receivers' threads only hand their request over and wait for its answer. Each request
+is woken once, when its answer is known (after the commit, or at the error that ends it):
+letting the first waiting receiver thread lead a round and waking every other one after each
+round (32-64 threads, a few of which had anything to do) cost more CPU than the rounds saved
+on 2 cores. Sanitization still happens before anything is queued.
 
 A request's answer depends on that request alone: when converting or sanitizing a round
 fails, for any reason, its requests are converted again one by one, and when the commit of a
@@ -24,10 +26,12 @@ the budget could never be stored.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import logging
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from otelcap.errors import Overloaded, StoreUnavailable
 from otelcap.model import PromptSteps, to_batches
@@ -35,22 +39,33 @@ from otelcap.pipeline import Pipeline, Ticket
 from otelcap.receiver import IngestResult
 from otelcap.sanitize import Sanitizer
 
+log = logging.getLogger(__name__)
+
 # One group's payload bytes; a larger request still forms a group on its own. Small enough
 # that a round of large requests (1,000 Claude Code records are ~750 KB) does not hold back
 # the writer while it converts, large enough to fold hundreds of Claude Code's usual
 # 1-9-record requests into one round.
 MAX_GROUP_BYTES = 1024 * 1024
 
+# How a request's answer is delivered: (result, None) once its rows are committed, or
+# (None, error). Called once, from the converter or the writer thread; it must not block.
+Reply = Callable[[IngestResult | None, BaseException | None], None]
 
-@dataclass
+
+@dataclass(eq=False)
 class _Job:
     signal: str
     data: bytes
-    done: threading.Event = field(default_factory=threading.Event)
+    reply: Reply | None = None
     ticket: Ticket | None = None
     result: IngestResult | None = None
     error: BaseException | None = None
     shared: bool = False  # its ticket carries other requests' rows too
+    alone: bool = False  # its round's commit failed: converted and committed on its own
+
+    @property
+    def converted(self) -> bool:
+        return self.error is not None or self.ticket is not None
 
 
 class Ingest:
@@ -71,8 +86,8 @@ class Ingest:
         self.inflight_bytes = 0  # decompressed request bytes from arrival to answer
         self._inflight_lock = threading.Lock()
         self._cond = threading.Condition()
-        self._waiting: list[_Job] = []
-        self._leading = False
+        self._waiting: collections.deque[_Job] = collections.deque()
+        self._thread: threading.Thread | None = None  # the converter, started by the first job
         self.groups = 0  # conversion rounds, and the requests they carried (for /metrics)
         self.grouped_requests = 0
 
@@ -98,70 +113,89 @@ class Ingest:
                 self.inflight_bytes -= size
 
     def __call__(self, signal: str, data: bytes) -> IngestResult:
-        job = _Job(signal, data)
-        with self.pipeline.arriving():  # the writer lingers for rows still being converted
+        """Store one request and return once its rows are committed (receivers that give a
+        thread to each request); raises what `submit` would reply."""
+        answered = threading.Event()
+        answer: list[tuple[IngestResult | None, BaseException | None]] = []
+
+        def reply(result: IngestResult | None, error: BaseException | None) -> None:
+            answer.append((result, error))
+            answered.set()
+
+        self.submit(signal, data, reply)
+        if not answered.wait(self.commit_timeout_s):
+            # The commit may still happen, so the client's retry may store the rows twice;
+            # answering nothing would make it retry all the same.
+            raise StoreUnavailable("timed out waiting for the database to commit")
+        result, error = answer[0]
+        if error is not None:
+            raise error
+        assert result is not None
+        return result
+
+    def submit(self, signal: str, data: bytes, reply: Reply) -> None:
+        """Queue one request for the next conversion round; `reply` gets its answer: the
+        result once its rows are committed, or BadRequest (its data), Overloaded or
+        StoreUnavailable (retry later), or any other error (a bug of ours)."""
+        self._queue(_Job(signal, data, reply))
+
+    def _queue(self, job: _Job) -> None:
+        self.pipeline.expect(1)  # the writer lingers for rows still being converted
+        with self._cond:
+            self._waiting.append(job)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="otelcap-convert", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
             with self._cond:
-                self._waiting.append(job)
-            while True:
-                with self._cond:
-                    while self._leading and not job.done.is_set():
-                        self._cond.wait()
-                    if job.done.is_set():
-                        break
-                    self._leading = True  # lead one round: everything waiting now
-                    group, self._waiting = self._take(self._waiting)
-                    self.groups += 1
-                    self.grouped_requests += len(group)
-                try:
-                    for signal_jobs in _by_signal(group):
-                        self._convert(signal_jobs)
-                except BaseException as exc:
-                    # Whatever went wrong, no request of the group may be left waiting.
-                    _finish([j for j in group if not j.done.is_set()], error=exc)
-                    raise
-                finally:
-                    with self._cond:
-                        self._leading = False
-                        self._cond.notify_all()
-        if job.error is not None:
-            raise job.error
-        assert job.ticket is not None and job.result is not None
-        try:
-            job.ticket.wait(self.commit_timeout_s)
-        except StoreUnavailable:
-            # A finished ticket with an error means its transaction rolled back: nothing of
-            # the round was stored, so committing this request again cannot store it twice.
-            # (A timeout leaves `error` unset: the commit may still happen, so no retry.)
-            if job.shared and job.ticket.error is not None:
-                return self._alone(job)
-            raise
-        return job.result
+                while not self._waiting:
+                    self._cond.wait()
+                group = self._take()
+                self.groups += 1
+                self.grouped_requests += len(group)
+            try:
+                for signal_jobs in _by_signal(group):
+                    self._convert(signal_jobs)
+            except BaseException as exc:
+                # Whatever went wrong, no request of the group may be left waiting.
+                log.exception("a conversion round of %d requests failed", len(group))
+                for job in group:
+                    if not job.converted:
+                        job.error = exc
+            finally:
+                self.pipeline.arrived(len(group))
+            for job in group:
+                self._follow(job)
 
-    def _alone(self, job: _Job) -> IngestResult:
-        """Convert, sanitize and commit one request on its own: what a round does, for a
-        request whose round failed because of another request's rows."""
-        with self.pipeline.arriving():
-            conv = to_batches(job.signal, [job.data], self.steps)
-            ticket = self.pipeline.submit(self.sanitizer.sanitize(conv.batches))
-        ticket.wait(self.commit_timeout_s)
-        tally = conv.tally
-        return IngestResult(tally.accepted[0], tally.rejected[0], tally.reasons[0])
-
-    def _take(self, waiting: list[_Job]) -> tuple[list[_Job], list[_Job]]:
-        size = 0
-        for i, job in enumerate(waiting):
-            size += len(job.data)
-            if i and size > self.max_group_bytes:
-                return waiting[:i], waiting[i:]
-        return waiting, []
+    def _take(self) -> list[_Job]:
+        """The next round, from the waiting requests in order: up to `max_group_bytes` (at
+        least one request), and a request retried alone makes a round of its own."""
+        waiting = self._waiting
+        first = waiting.popleft()
+        group, size = [first], len(first.data)
+        if first.alone:
+            return group
+        while waiting and not waiting[0].alone:
+            size += len(waiting[0].data)
+            if size > self.max_group_bytes:
+                break
+            group.append(waiting.popleft())
+        return group
 
     def _convert(self, jobs: list[_Job]) -> None:
+        """Convert, sanitize and submit the jobs as one item; each job ends with a ticket and
+        its result, or its error."""
         try:
             conv = to_batches(jobs[0].signal, [j.data for j in jobs], self.steps)
             batches = self.sanitizer.sanitize(conv.batches)
         except Exception as exc:
             if len(jobs) == 1:
-                _finish(jobs, error=exc)  # BadRequest: 400; anything else is a bug of ours
+                jobs[0].error = exc  # BadRequest: 400; anything else is a bug of ours
                 return
             # Whatever failed (a malformed request, or one whose data trips a bug), find the
             # request at fault by converting each alone; the others go on.
@@ -171,14 +205,49 @@ class Ingest:
         try:
             ticket = self.pipeline.submit(batches)
         except Exception as exc:  # Overloaded: every request of the group is retried
-            _finish(jobs, error=exc)
+            for job in jobs:
+                job.error = exc
             return
         tally = conv.tally
         for i, job in enumerate(jobs):
             job.ticket = ticket
             job.shared = len(jobs) > 1
             job.result = IngestResult(tally.accepted[i], tally.rejected[i], tally.reasons[i])
-        _finish(jobs)
+
+    def _follow(self, job: _Job) -> None:
+        """Answer a converted job: now if it failed, else once its ticket is finished."""
+        if job.ticket is None:
+            _answer(job, None, job.error)
+            return
+        job.ticket.add_done_callback(lambda error: self._committed(job, error))
+
+    def _committed(self, job: _Job, error: BaseException | None) -> None:
+        """In the writer thread, once the transaction carrying the job has ended."""
+        if error is None:
+            _answer(job, job.result, None)
+        elif job.shared:
+            # A finished ticket with an error means its transaction rolled back: nothing of
+            # the round was stored, so committing this request again cannot store it twice.
+            job.alone, job.shared, job.ticket, job.result = True, False, None, None
+            self._queue(job)
+        else:
+            _answer(job, None, _unavailable(error))
+
+
+def _unavailable(error: BaseException) -> StoreUnavailable:
+    exc = StoreUnavailable(str(error))
+    exc.__cause__ = error
+    return exc
+
+
+def _answer(job: _Job, result: IngestResult | None, error: BaseException | None) -> None:
+    reply, job.reply = job.reply, None
+    if reply is None:
+        return
+    try:
+        reply(result, error)
+    except Exception:  # a receiver's bug must not stop the converter or the writer
+        log.exception("answering a %s request failed", job.signal)
 
 
 def _by_signal(jobs: list[_Job]) -> list[list[_Job]]:
@@ -186,9 +255,3 @@ def _by_signal(jobs: list[_Job]) -> list[list[_Job]]:
     for job in jobs:
         groups.setdefault(job.signal, []).append(job)
     return list(groups.values())
-
-
-def _finish(jobs: list[_Job], error: BaseException | None = None) -> None:
-    for job in jobs:
-        job.error = error
-        job.done.set()

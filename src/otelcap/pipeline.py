@@ -18,7 +18,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -33,16 +33,30 @@ log = logging.getLogger(__name__)
 class Ticket:
     """Completion of one submitted request."""
 
-    __slots__ = ("_done", "error", "rows")
+    __slots__ = ("_callbacks", "_done", "error", "rows")
 
     def __init__(self, rows: int) -> None:
         self.rows = rows
         self._done = threading.Event()
+        self._callbacks: list[Callable[[BaseException | None], None]] = []
         self.error: BaseException | None = None
 
     def _finish(self, error: BaseException | None = None) -> None:
-        self.error = error
-        self._done.set()
+        with _callbacks_lock:
+            self.error = error
+            self._done.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for fn in callbacks:
+            _call(fn, error)
+
+    def add_done_callback(self, fn: Callable[[BaseException | None], None]) -> None:
+        """Call fn(error) once the ticket is finished (None: committed): in the writer
+        thread, or here and now if it already is. fn must not block: the writer waits."""
+        with _callbacks_lock:
+            if not self._done.is_set():
+                self._callbacks.append(fn)
+                return
+        _call(fn, self.error)
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until committed; raise StoreUnavailable if the commit failed or timed out."""
@@ -50,6 +64,16 @@ class Ticket:
             raise StoreUnavailable("timed out waiting for the database to commit")
         if self.error is not None:
             raise StoreUnavailable(str(self.error)) from self.error
+
+
+_callbacks_lock = threading.Lock()  # a ticket's callbacks are held briefly; one lock for all
+
+
+def _call(fn: Callable[[BaseException | None], None], error: BaseException | None) -> None:
+    try:
+        fn(error)
+    except Exception:  # one broken callback must not keep the others' requests waiting
+        log.exception("a commit callback failed")
 
 
 @dataclass
@@ -108,14 +132,22 @@ class Pipeline:
     def arriving(self) -> Iterator[None]:
         """Wrap the work that precedes `submit` (decode, convert, sanitize), so the writer
         knows more rows are on their way and lingers for them instead of flushing early."""
-        with self._cond:
-            self._arriving += 1
+        self.expect(1)
         try:
             yield
         finally:
-            with self._cond:
-                self._arriving -= 1
-                self._cond.notify()
+            self.arrived(1)
+
+    def expect(self, requests: int) -> None:
+        """`requests` more are being converted and will be submitted (see `arriving`)."""
+        with self._cond:
+            self._arriving += requests
+
+    def arrived(self, requests: int) -> None:
+        """`requests` expected ones are submitted, or will never be."""
+        with self._cond:
+            self._arriving -= requests
+            self._cond.notify()
 
     def submit(self, batches: dict[str, pa.RecordBatch]) -> Ticket:
         rows = sum(b.num_rows for b in batches.values())

@@ -137,6 +137,8 @@ class Service:
             except ConfigError as exc:
                 raise _with_holder(exc, config.http_port) from None
         except Exception:
+            if grpc_receiver := getattr(self, "grpc", None):
+                grpc_receiver.stop(0)  # its port is bound and its event loop thread runs
             self.store.close()
             raise
         self.endpoints = Endpoints(config.host, self.grpc.port, self.http.port)

@@ -3,14 +3,24 @@
 Handlers take the raw request bytes (no deserializer) so each message is decoded exactly
 once, by the same code path the HTTP receiver uses. They inflate gzip and deflate themselves,
 with the HTTP receiver's size and ratio caps (see `_inflate`).
+
+The server is grpcio's asyncio one, on an event loop thread of its own: a call hands its
+request to the sink and awaits its answer, holding no thread while it waits for the commit.
+grpcio's thread-pool server moved each call between its poller thread and a worker several
+times, and kept a worker blocked per call until the commit: with 64 clients of 5-record
+requests on 2 cores, 32 workers capped the requests in one flush at ~31 and thread switches
+took ~35% of the server's time (perf). The loop does no conversion (the sink's converter
+thread does) and inflates only small messages itself; larger ones are inflated in a thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from concurrent import futures
-from typing import Any
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 # grpc's C core logs through absl straight to file descriptor 2, not to Python logging, so a
 # gRPC port that cannot be bound printed "E1202 03:51:47.768095 10686 add_port.cc:83] Failed
@@ -23,10 +33,11 @@ import grpc
 from otelcap.config import Config
 from otelcap.errors import BadRequest, ConfigError, Overloaded, PayloadTooLarge, StoreUnavailable
 from otelcap.receiver.decode import decompress, response
-from otelcap.receiver.sink import Sink, count_request
+from otelcap.receiver.sink import IngestResult, Sink, count_request
 from otelcap.selfmetrics import Registry
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _status_for(exc: Exception) -> tuple[grpc.StatusCode, str]:
@@ -42,17 +53,17 @@ def _status_for(exc: Exception) -> tuple[grpc.StatusCode, str]:
     return grpc.StatusCode.INTERNAL, "internal_error"
 
 
-# Calls in progress (running or waiting for a worker) past which grpcio answers
-# RESOURCE_EXHAUSTED at once, before reading the message, instead of queueing without bound.
-# A queued call holds no worker and no message yet (grpcio reads it in the worker). Calls
-# in progress are about rate x commit wait: ~300 requests/s (64 gRPC clients of 5-record
-# requests on 2 cores) waiting up to the 100 ms flush interval is ~30, so 4 per worker (128)
-# leaves 4x headroom. grpcio's
+# Calls in progress (from their first byte to their answer) past which grpcio answers
+# RESOURCE_EXHAUSTED at once, before reading the message, instead of taking calls without
+# bound; `grpc_workers` x 4 (128 by default). A call waiting for its commit holds no thread,
+# only its message and rows. Calls in progress are about rate x latency: 64 gRPC clients of
+# 5-record requests keep 64 in progress (~600-900 requests/s on 2 shared cores, 60-110 ms
+# each), so 128 leaves 2x headroom for bursts. grpcio's
 # refusal carries no RetryInfo: the Python SDK exporter retries it, OTLP's rule only with it.
 CALLS_PER_WORKER = 4
 # Calls one connection may have open at once; the client queues the next ones itself (HTTP/2
-# SETTINGS_MAX_CONCURRENT_STREAMS), not an error. Half the 32 workers: no single connection
-# can hold every worker. Claude Code has 1-3 exports in flight per process.
+# SETTINGS_MAX_CONCURRENT_STREAMS), not an error. An eighth of the 128 calls in progress: no
+# single connection can hold them all. Claude Code has 1-3 exports in flight per process.
 STREAMS_PER_CONNECTION = 16
 # After max_connection_age a connection gets GOAWAY and its calls this long to finish before
 # it is closed: more than the 30 s a call may wait for its commit, so a call that is being
@@ -88,24 +99,70 @@ def _inflate(data: bytes, config: Config) -> bytes:
     return decompress(data, encoding, config.max_body_bytes, config.max_decompression_ratio)
 
 
+# Messages up to this size are inflated on the event loop (~0.1 ms for a 64 KiB gzip body);
+# a larger one, up to max_body_bytes (16 MiB, ~50 ms), in a thread, so it does not stall
+# every other call meanwhile.
+INLINE_INFLATE_BYTES = 64 * 1024
+
+
 def _handler(signal: str, sink: Sink, metrics: Registry, config: Config) -> Any:
-    def export(data: bytes, context: grpc.ServicerContext) -> bytes:
+    async def export(data: bytes, context: grpc.aio.ServicerContext) -> bytes:
         try:
-            body = _inflate(data, config)
+            if len(data) <= INLINE_INFLATE_BYTES:
+                body = _inflate(data, config)
+            else:
+                body = await asyncio.get_running_loop().run_in_executor(
+                    None, _inflate, data, config
+                )
             with sink.hold(len(body)):
-                result = sink(signal, body)  # the model decodes (and validates) the bytes
+                result = await _stored(sink, signal, body)  # the model decodes the bytes
         except Exception as exc:
             code, outcome = _status_for(exc)
             count_request(metrics, signal, "grpc", outcome)
             if code is grpc.StatusCode.INTERNAL:
                 log.exception("unexpected error handling a %s export", signal)
-            context.abort(code, str(exc))
+            await context.abort(code, str(exc))
+            raise  # not reached: abort raises
         count_request(metrics, signal, "grpc", "ok", result)
         return response(signal, result.rejected, result.reason).SerializeToString()
 
     return grpc.unary_unary_rpc_method_handler(
         export, request_deserializer=None, response_serializer=None
     )
+
+
+async def _stored(sink: Sink, signal: str, body: bytes) -> IngestResult:
+    """Submit the request to the sink and wait, without a thread, for its answer."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[IngestResult] = loop.create_future()
+
+    def reply(result: IngestResult | None, error: BaseException | None) -> None:
+        loop.call_soon_threadsafe(_settle, answer, result, error)  # from the sink's threads
+
+    sink.submit(signal, body, reply)
+    expiry = loop.call_later(sink.commit_timeout_s, _expire, answer)
+    try:
+        return await answer
+    finally:
+        expiry.cancel()
+
+
+def _settle(
+    answer: asyncio.Future[IngestResult], result: IngestResult | None, error: BaseException | None
+) -> None:
+    if answer.done():  # expired, or the client cancelled the call
+        return
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        answer.set_result(result)  # type: ignore[arg-type]
+
+
+def _expire(answer: asyncio.Future[IngestResult]) -> None:
+    if not answer.done():
+        # The commit may still happen, so the client's retry may store the rows twice;
+        # answering nothing would make it retry all the same.
+        answer.set_exception(StoreUnavailable("timed out waiting for the database to commit"))
 
 
 def _connection_limits(config: Config) -> list[tuple[str, int]]:
@@ -116,8 +173,8 @@ def _connection_limits(config: Config) -> list[tuple[str, int]]:
     if config.grpc_idle_timeout_s:  # 0: never
         options.append(("grpc.max_connection_idle_ms", config.grpc_idle_timeout_s * 1000))
     if config.grpc_max_connection_age_s:  # 0: never
-        # grpcio reads a call's message in its worker and waits for it without a deadline,
-        # so a client that never finishes sending would hold that worker forever; closing
+        # grpcio waits for a call's message without a deadline, so a client that never
+        # finishes sending would hold one of the calls in progress forever; closing
         # every connection at this age (and AGE_GRACE_S later) bounds it. Clients reconnect
         # at a GOAWAY without failing a call.
         options.append(("grpc.max_connection_age_ms", config.grpc_max_connection_age_s * 1000))
@@ -128,14 +185,31 @@ def _connection_limits(config: Config) -> list[tuple[str, int]]:
 class GrpcReceiver:
     def __init__(self, config: Config, sink: Sink, metrics: Registry) -> None:
         self.config = config
-        self._server = grpc.server(
-            futures.ThreadPoolExecutor(
-                max_workers=config.grpc_workers, thread_name_prefix="otelcap-grpc"
-            ),
-            maximum_concurrent_rpcs=CALLS_PER_WORKER * max(1, config.grpc_workers),
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="otelcap-grpc", daemon=True
+        )
+        self._thread.start()
+        address = f"{config.host}:{config.grpc_port}"
+        try:
+            self.port = self._run(self._create(address, sink, metrics))
+        except BaseException:
+            self._close_loop()
+            raise
+        if self.port == 0:
+            self._close_loop()
+            raise ConfigError(
+                f"cannot listen for gRPC on {address}: the port is in use or the address is "
+                "not local. Stop the other program or pass --grpc-port (0 picks a free port)."
+            )
+
+    async def _create(self, address: str, sink: Sink, metrics: Registry) -> int:
+        # grpcio's asyncio server belongs to the loop it is made on: this one's.
+        self._server = grpc.aio.server(
+            maximum_concurrent_rpcs=CALLS_PER_WORKER * max(1, self.config.grpc_workers),
             options=[
-                *_connection_limits(config),
-                ("grpc.max_receive_message_length", config.max_body_bytes),
+                *_connection_limits(self.config),
+                ("grpc.max_receive_message_length", self.config.max_body_bytes),
                 # Hand compressed messages to the handler as they came: `_inflate` applies the
                 # ratio cap that grpcio's decompression does not have.
                 ("grpc.per_message_decompression", 0),
@@ -145,25 +219,30 @@ class GrpcReceiver:
         self._server.add_generic_rpc_handlers(
             [
                 grpc.method_handlers_generic_handler(
-                    svc, {"Export": _handler(sig, sink, metrics, config)}
+                    svc, {"Export": _handler(sig, sink, metrics, self.config)}
                 )
                 for sig, svc in SERVICES.items()
             ]
         )
-        address = f"{config.host}:{config.grpc_port}"
         try:
-            self.port = self._server.add_insecure_port(address)
+            return self._server.add_insecure_port(address)
         except RuntimeError:
-            self.port = 0
-        if self.port == 0:
-            raise ConfigError(
-                f"cannot listen for gRPC on {address}: the port is in use or the address is "
-                "not local. Stop the other program or pass --grpc-port (0 picks a free port)."
-            )
+            return 0
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def start(self) -> None:
-        self._server.start()
+        self._run(self._server.start())
 
     def stop(self, grace_s: float = 10.0) -> None:
         """Stop accepting; let in-flight exports finish (they wait on their commit)."""
-        self._server.stop(grace_s).wait()
+        if self._loop.is_closed():
+            return
+        self._run(self._server.stop(grace_s))
+        self._close_loop()
+
+    def _close_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()

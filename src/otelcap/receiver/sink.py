@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,10 +19,23 @@ class IngestResult:
 
 
 class Sink(Protocol):
+    commit_timeout_s: float  # how long a request may wait for its answer
+
     def __call__(self, signal: str, data: bytes) -> IngestResult:
         """(signal, serialized Export*ServiceRequest protobuf) → result. Stores the request
         and returns only after its rows are committed; raises otelcap.errors.Overloaded /
         StoreUnavailable when the client should retry."""
+        ...
+
+    def submit(
+        self,
+        signal: str,
+        data: bytes,
+        reply: Callable[[IngestResult | None, BaseException | None], None],
+    ) -> None:
+        """The same without blocking: reply(result, None) once the rows are committed, or
+        reply(None, error) with what the call above would raise; called once, from another
+        thread, and it must not block."""
         ...
 
     def hold(self, size: int) -> contextlib.AbstractContextManager[None]:
