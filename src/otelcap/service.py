@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from otelcap import __version__, access, logfmt, opsql, querypack, registry, statusline, storage
+from otelcap import __version__, access, logfmt, opsql, registry, report, statusline, storage
 from otelcap.config import Config, parse_duration
 from otelcap.dashboard import Dashboard
 from otelcap.errors import ConfigError
@@ -38,6 +38,7 @@ from otelcap.storage import open_store
 from otelcap.storage.base import Prunable, Sealable, Spooled, Store
 
 if TYPE_CHECKING:
+    from otelcap.report.data import Run
     from otelcap.report.schedule import ReportSchedule
 
 log = logging.getLogger(__name__)
@@ -144,8 +145,9 @@ class Service:
         self.endpoints = Endpoints(config.host, self.grpc.port, self.http.port)
         # `otelcap ui`: the dashboard, on a loopback listener of its own (dashboard.py), which
         # starts when the first ticket is asked for over the control endpoint.
+        run_pack = report.store_runner(self.store)  # what `otelcap query` runs, no round trip
         self.dashboard = Dashboard(
-            lambda: contextlib.nullcontext(self._run_pack), version=self._stored_rows
+            lambda: contextlib.nullcontext(run_pack), version=self._stored_rows
         )
         # Other commands reach the store through this loopback endpoint: DuckDB locks its
         # file, and the request counters, queue and spool live only in this process.
@@ -167,17 +169,12 @@ class Service:
             Retention(self.store, keep) if keep and isinstance(self.store, Prunable) else None
         )
         # `--report-every`: the HTML report written on a schedule from this server's store.
-        self.reports = _report_schedule(config, self.store)
+        self.reports = _report_schedule(config, run_pack)
         self._stopped = threading.Event()
 
     def ingest(self, signal_name: str, data: bytes) -> IngestResult:
         """The sink both receivers call: convert → sanitize → queue → wait for the commit."""
         return self._ingest(signal_name, data)
-
-    def _run_pack(self, name: str, values: dict[str, str]) -> pa.Table:
-        """A pack query on this server's store: what `otelcap query` runs through the
-        control endpoint, without the round trip."""
-        return querypack.run(self.store, name, dict(values))
 
     def _stored_rows(self) -> str:
         """The stored row counts per table (`otelcap status`'s query), as one string: the
@@ -296,18 +293,17 @@ class Service:
                 signal.signal(s, handler)
 
 
-def _report_schedule(config: Config, store: Store) -> ReportSchedule | None:
+def _report_schedule(config: Config, run_pack: Run) -> ReportSchedule | None:
     every = parse_duration(config.report_every, "report_every")
     if every is None:
         return None
     from zoneinfo import ZoneInfo
 
-    from otelcap import report
     from otelcap.config import resolve_timezone
     from otelcap.report.schedule import ReportSchedule
 
     return ReportSchedule(
-        report.store_runner(store),
+        run_pack,
         config.reports_directory,
         every,
         config.report_keep,

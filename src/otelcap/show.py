@@ -79,9 +79,7 @@ def tell_turn(store: Reader, prefix: str, fmt: str = "text", tz: str | None = No
 
 
 def _run(store: Reader, name: str, values: dict[str, str | None]) -> list[dict[str, Any]]:
-    query = querypack.load(name)
-    table = store.query(query.sql_for(store.dialect), query.bind(values))
-    rows: list[dict[str, Any]] = table.to_pylist()
+    rows: list[dict[str, Any]] = querypack.run(store, name, values).to_pylist()
     return rows
 
 

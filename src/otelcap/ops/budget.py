@@ -131,7 +131,6 @@ def _spend(config: Config, spans: list[Period], now: dt.datetime) -> list[dict[s
     the file read-only): the one place this module reads it."""
     from otelcap import access, querypack
 
-    query = querypack.load("budget")
     starts = {f"{p.name}_start": _utc(p.start) for p in spans}
     values: dict[str, str | None] = {
         "since": min(starts.values(), key=dt.datetime.fromisoformat),
@@ -139,7 +138,7 @@ def _spend(config: Config, spans: list[Period], now: dt.datetime) -> list[dict[s
         **starts,
     }
     with access.open(config) as store:
-        table = store.query(query.sql_for(store.dialect), query.bind(values))
+        table = querypack.run(store, "budget", values)
     return table.to_pylist()
 
 
