@@ -169,13 +169,19 @@ def test_an_error_sample_opens_its_session_page(browser: Any, origin: str, shots
     assert _errors(browser) == []
 
 
+def _kpi(browser: Any, card: str) -> float:
+    """A card's value read inside the page in one step: the page redraws its cards when an
+    answer arrives, so an element found first can be gone when its attribute is read."""
+    return float(browser.execute_script(f"return document.querySelector('{card}').dataset.value"))
+
+
 def test_the_page_refreshes_itself_when_the_server_stores_more(
     browser: Any, origin: str, served: Service
 ) -> None:
     _open(browser, origin, "overview")
     browser.execute_script("window.notReloaded = true")
     card = '[data-kpi="period-cost"]'
-    before = float(browser.find_element(By.CSS_SELECTOR, card).get_attribute("data-value"))
+    before = _kpi(browser, card)
     # one more recorded api_request batch: the same records again, so the cost grows
     scenario = recordings.scenarios()[0]
     logs = [r for r in recordings.load(scenario) if r.signal == "logs" and b"api_request" in r.body]
@@ -183,11 +189,10 @@ def test_the_page_refreshes_itself_when_the_server_stores_more(
     recordings.send(logs[0], f"127.0.0.1:{served.endpoints.grpc_port}", served.endpoints.http_url)
 
     def moved(d: Any) -> bool:
-        value = float(d.find_element(By.CSS_SELECTOR, card).get_attribute("data-value"))
-        return value != before
+        return _kpi(d, card) != before
 
     WebDriverWait(browser, 30).until(moved)
-    after = float(browser.find_element(By.CSS_SELECTOR, card).get_attribute("data-value"))
+    after = _kpi(browser, card)
     assert after > before
     assert browser.execute_script("return window.notReloaded") is True  # no reload
     assert _errors(browser) == []
