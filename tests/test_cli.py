@@ -240,3 +240,41 @@ def test_query_list_answers_before_typer_loads_and_says_the_same() -> None:
     assert loaded.strip() == ""
     typer_out = CliRunner().invoke(app, ["query", "--list"])
     assert listing.strip() == typer_out.output.strip()
+
+
+def test_serve_keeps_pandas_out_of_its_process() -> None:
+    """pyarrow would import pandas (~42 MB resident) at the server's first array; `serve`
+    refuses it, and everything the server imports and builds works without it."""
+    script = (
+        "import sys\n"
+        "from otelcap import cli\n"
+        "cli._without_pandas()\n"
+        "import pyarrow as pa\n"
+        "import otelcap.service\n"
+        "from otelcap.model import to_batches\n"
+        "assert pa.array(['x']).to_pylist() == ['x']\n"
+        "assert to_batches('logs', b'').batches == {}\n"
+        "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
+        "try:\n"
+        "    import pandas\n"
+        "except ImportError:\n"
+        "    print('refused')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "refused", out.stderr
+
+
+def test_a_process_that_has_pandas_keeps_it() -> None:
+    script = (
+        "import sys, pandas\n"
+        "from otelcap import cli\n"
+        "cli._without_pandas()\n"
+        "import importlib; importlib.reload(pandas)\n"
+        "print(len(sys.meta_path) and cli._NoPandas not in sys.meta_path)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "True", out.stderr
