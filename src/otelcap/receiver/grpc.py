@@ -105,7 +105,7 @@ def _inflate(data: bytes, config: Config) -> bytes:
 INLINE_INFLATE_BYTES = 64 * 1024
 
 
-def _handler(signal: str, sink: Sink, metrics: Registry, config: Config) -> Any:
+def _handler(signal: str, sink: Sink, metrics: Registry, config: Config, settle: _Settler) -> Any:
     async def export(data: bytes, context: grpc.aio.ServicerContext) -> bytes:
         try:
             if len(data) <= INLINE_INFLATE_BYTES:
@@ -115,7 +115,7 @@ def _handler(signal: str, sink: Sink, metrics: Registry, config: Config) -> Any:
                     None, _inflate, data, config
                 )
             with sink.hold(len(body)):
-                result = await _stored(sink, signal, body)  # the model decodes the bytes
+                result = await _stored(sink, signal, body, settle)  # the model decodes the bytes
         except Exception as exc:
             code, outcome = _status_for(exc)
             count_request(metrics, signal, "grpc", outcome)
@@ -131,13 +131,56 @@ def _handler(signal: str, sink: Sink, metrics: Registry, config: Config) -> Any:
     )
 
 
-async def _stored(sink: Sink, signal: str, body: bytes) -> IngestResult:
+class _Settler:
+    """Hands answers from the sink's threads to the event loop, a burst at a time.
+
+    The writer answers every request of a flush in a row (~60 with 64 clients), and each
+    `call_soon_threadsafe` writes to the loop's wake-up pipe and queues a handle of its
+    own; here the first answer of a burst schedules one drain, the others join it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._pending: list[_Answer] = []
+        self._scheduled = False
+
+    def __call__(
+        self,
+        answer: asyncio.Future[IngestResult],
+        result: IngestResult | None,
+        error: BaseException | None,
+    ) -> None:
+        with self._lock:
+            self._pending.append((answer, result, error))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        try:
+            self._loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:  # the loop is closed: nobody waits for these answers any more
+            with self._lock:
+                self._scheduled = False
+                self._pending.clear()
+            raise
+
+    def _drain(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+            self._scheduled = False
+        for answer, result, error in pending:
+            _settle(answer, result, error)
+
+
+_Answer = tuple["asyncio.Future[IngestResult]", IngestResult | None, BaseException | None]
+
+
+async def _stored(sink: Sink, signal: str, body: bytes, settle: _Settler) -> IngestResult:
     """Submit the request to the sink and wait, without a thread, for its answer."""
     loop = asyncio.get_running_loop()
     answer: asyncio.Future[IngestResult] = loop.create_future()
 
     def reply(result: IngestResult | None, error: BaseException | None) -> None:
-        loop.call_soon_threadsafe(_settle, answer, result, error)  # from the sink's threads
+        settle(answer, result, error)  # from the sink's threads
 
     sink.submit(signal, body, reply)
     expiry = loop.call_later(sink.commit_timeout_s, _expire, answer)
@@ -216,10 +259,11 @@ class GrpcReceiver:
                 ("grpc.so_reuseport", 0),  # a taken port must fail loudly, not be shared
             ],
         )
+        settle = _Settler(asyncio.get_running_loop())
         self._server.add_generic_rpc_handlers(
             [
                 grpc.method_handlers_generic_handler(
-                    svc, {"Export": _handler(sig, sink, metrics, self.config)}
+                    svc, {"Export": _handler(sig, sink, metrics, self.config, settle)}
                 )
                 for sig, svc in SERVICES.items()
             ]
