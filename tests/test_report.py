@@ -249,3 +249,28 @@ def test_no_database_yet_says_what_to_do(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2, result.output
     assert "no database at" in result.stderr and "otelcap serve" in result.stderr
+
+
+def test_cost_days_are_local_days_as_otelcap_query_cost_prints_them(recorded_db: Path) -> None:
+    """The report's days are those of the zone "today" is read in: the recordings ran at
+    22:08–22:13 UTC on 2026-11-27, which is the 28th in Kolkata (+05:30) and the 27th in Los
+    Angeles; each day's cost is `otelcap query cost --period day --timezone ZONE`'s."""
+    from zoneinfo import ZoneInfo
+
+    with contextlib.closing(DuckDBStore(recorded_db, read_only=True)) as store:
+
+        def run(name: str, values: dict[str, str]) -> pa.Table:
+            return querypack.run(store, name, values)
+
+        since = dt.datetime(2026, 11, 1)
+        for zone, day in (("Asia/Kolkata", "2026-11-28"), ("America/Los_Angeles", "2026-11-27")):
+            out = data.gather(run, since, NOW, report.available(), ZoneInfo(zone), details=0)
+            assert out["meta"]["queries"]["cost"]["tz"] == zone
+            cost = out["cost"]
+            days = [dict(zip(cost["columns"], row, strict=True)) for row in cost["rows"]]
+            shown = {r["period"] for r in days if r["model"] != "total"}
+            assert shown == {day}
+            want = querypack.run(
+                store, "cost", {"since": "2026-11-01", "period": "day", "tz": zone}
+            ).to_pylist()
+            assert [r["cost_usd"] for r in days] == pytest.approx([r["cost_usd"] for r in want])

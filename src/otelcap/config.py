@@ -356,6 +356,14 @@ def parse_duration(text: str, what: str = "duration") -> dt.timedelta | None:
 _TIME_FORMS = "7d, 12h, 30m, 2w, now, 2026-11-01 or an ISO time"
 
 
+def zone(cfg: Config) -> dt.tzinfo:
+    """The configured zone (`timezone`, "" = the local one) as a tzinfo: where the report's
+    and the dashboard's days start."""
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(resolve_timezone(cfg.timezone))
+
+
 def resolve_timezone(name: str = "") -> str:
     """The IANA name of a zone: `name` when it is one, the local zone for "" (TZ, else the
     system's; UTC when neither names a zone). Raises ConfigError for an unknown name."""

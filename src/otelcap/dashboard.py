@@ -493,10 +493,11 @@ def local_runner(config: Config) -> Runner:
 def serve_local(config: Config, port: int, on_ready: Callable[[Dashboard, str], None]) -> None:
     """Serve the dashboard over this configuration's data until SIGINT or SIGTERM."""
     from otelcap import access
+    from otelcap.config import zone
 
     with access.open(config):  # the data is there and readable, before a URL is printed
         pass
-    board = Dashboard(local_runner(config), port=port)
+    board = Dashboard(local_runner(config), tz=zone(config), port=port)
     wake = threading.Event()
     previous = {s: signal.signal(s, lambda *_: wake.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -166,6 +166,18 @@ def _detail(events: pa.Table, spans: pa.Table) -> dict[str, Any]:
     }
 
 
+def zone_name(tz: dt.tzinfo | None) -> str:
+    """The IANA name the pack's `tz` parameter takes for `tz`: the local zone's for None
+    (as `otelcap query` picks it), a ZoneInfo's key, "UTC" for UTC. A bare offset has no
+    name the engines share, so its days are UTC ones: said, not guessed."""
+    if tz is None:
+        from otelcap.config import resolve_timezone
+
+        return resolve_timezone("")
+    key = getattr(tz, "key", None)
+    return key if isinstance(key, str) else "UTC"
+
+
 def gather(
     run: Run,
     since: dt.datetime,
@@ -184,6 +196,8 @@ def gather(
     for a session's page when it opens it: 0)."""
     say = progress or (lambda _msg: None)
     period = {"since": iso(since), "until": iso(until)}
+    # the queries' day buckets (cost by day, tokens by day) in the zone "today" is read in
+    zone = {"tz": zone_name(tz)}
     chosen_filters = {k: v for k, v in (filters or {}).items() if k in FILTERS and v}
     queries: dict[str, dict[str, str]] = {}
 
@@ -191,6 +205,8 @@ def gather(
         say(f"running {name}")
         params = available.get(name, ())
         values = {**values, **{k: v for k, v in chosen_filters.items() if k in params}}
+        if "tz" in params:
+            values = {**zone, **values}
         queries[key] = {"name": name, **values}
         return run(name, values)
 

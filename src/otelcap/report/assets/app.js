@@ -115,7 +115,8 @@
       if (k === "name") continue;
       // the filters and these have flags of their own (`otelcap query --help`)
       const arg = /^[\w.:+\-]+$/.test(String(v)) ? String(v) : "'" + String(v).replace(/'/g, "'\\''") + "'";
-      cmd += ["since", "until", "session", "model", "project", "user", "team"].includes(k) ? ` --${k} ${arg}` : ` --param ${k}=${arg}`;
+      if (k === "tz") cmd += ` --timezone ${arg}`; // the zone of its day buckets
+      else cmd += ["since", "until", "session", "model", "project", "user", "team"].includes(k) ? ` --${k} ${arg}` : ` --param ${k}=${arg}`;
     }
     return cmd;
   }
