@@ -341,3 +341,32 @@ def test_an_empty_database_says_what_to_switch_on(
     assert "otelcap setup claude --write" in text
     _screenshot(browser, shots / "empty-overview-1280-light.png", 1280, "light")
     assert _errors(browser) == []
+
+
+def test_days_are_those_of_the_zone_the_report_was_written_in(
+    browser: Any, recorded_db: Path, tmp_path: Path
+) -> None:
+    """Written in Kolkata, the recordings' evening of 27 Nov UTC is 28 Nov: the per-day table
+    says so and names the zone."""
+    from zoneinfo import ZoneInfo
+
+    with contextlib.closing(DuckDBStore(recorded_db, read_only=True)) as store:
+        written = report.build(
+            lambda name, values: querypack.run(store, name, values),
+            tmp_path / "kolkata.html",
+            SINCE,
+            now=NOW,
+            tz=ZoneInfo(ZONE),
+        )
+    assert _data(written)["meta"]["tz"] == ZONE
+    _open(browser, written, "cost")
+    seen = browser.execute_script(
+        """
+        const t = document.querySelector('#view-cost details.perday table');
+        return {head: t.querySelector('thead th').textContent,
+                days: [...t.querySelectorAll('tbody tr')].map((r) => r.cells[0].textContent)};
+        """
+    )
+    assert seen["head"].startswith(f"Day ({ZONE})"), seen
+    assert [d for d in seen["days"] if d.strip()] == ["2026-11-28"], seen
+    assert _errors(browser) == []

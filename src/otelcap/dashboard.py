@@ -252,7 +252,7 @@ class Dashboard:
         from otelcap import report
 
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        return report.parse_since(values.get("since") or DEFAULT_SINCE, now), now
+        return report.parse_since(values.get("since") or DEFAULT_SINCE, now, self.tz), now
 
     def _shared(
         self,

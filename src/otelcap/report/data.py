@@ -218,6 +218,7 @@ def gather(
             "until": iso(until),
             "queries": queries,
             "filters": chosen_filters,
+            "tz": zone["tz"],  # the zone of the day buckets and of "today"
             "filterable": filterable(available),
         }
     }

@@ -282,11 +282,23 @@
     hasData = (costTotal.requests || 0) > 0 || allOutcome.sessions > 0;
   }
 
-  function utcDays() {
-    // every UTC day of the period, so a day without spending shows as no bar, not no day
+  // The pack's days are those of the zone otelcap was asked for (meta.tz: the server's, or
+  // the report writer's), which need not be the viewer's: labels name it.
+  function dayZone() {
+    return D.meta.tz || "UTC";
+  }
+  function dayUnit() {
+    return "Day (" + dayZone() + ")";
+  }
+  function zoneDate(iso) {
+    // the YYYY-MM-DD that holds this instant in dayZone() (en-CA writes dates that way)
+    return new Intl.DateTimeFormat("en-CA", { timeZone: dayZone(), year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(iso));
+  }
+  function periodDays() {
+    // every day of the period, so a day without spending shows as no bar, not no day
     const out = [];
-    const start = new Date(D.meta.since.slice(0, 10) + "T00:00:00Z");
-    const end = new Date(D.meta.until);
+    const start = new Date(zoneDate(D.meta.since) + "T00:00:00Z");
+    const end = new Date(zoneDate(D.meta.until) + "T00:00:00Z");
     for (let d = start; d <= end && out.length < 3700; d = new Date(d.getTime() + 86400000)) {
       out.push(d.toISOString().slice(0, 10));
     }
@@ -355,13 +367,13 @@
 
     if (!costByDay.length) return;
     root.append(el("h2", {}, "Cost by day"));
-    const box = chartBox("Cost per UTC day, by model (USD)");
+    const box = chartBox("Cost per day, by model (USD)");
     root.append(box);
     root.draw = () => drawCostChart(box);
   }
 
   function dayLayers(valueOf, keys) {
-    const days = utcDays();
+    const days = periodDays();
     const index = Object.fromEntries(days.map((d, i) => [d, i]));
     const layers = keys.map((k) => ({ label: k.label, values: days.map(() => 0) }));
     for (const r of costByDay) {
@@ -382,7 +394,7 @@
   function drawCostChart(box) {
     const keys = models().map((m) => ({ label: m || "(no model)", match: (r) => r.model === m }));
     const { days, layers } = dayLayers((r) => r.cost_usd, keys);
-    stackedBars(box, dayLabels(days), layers, "Cost (USD)", usd, "Day (UTC)");
+    stackedBars(box, dayLabels(days), layers, "Cost (USD)", usd, dayUnit());
   }
 
   function viewCost(root) {
@@ -391,8 +403,8 @@
       root.append(empty("No API requests in this period.", SETUP_HINT + "."));
       return;
     }
-    const costBox = chartBox("Cost per UTC day, by model (USD)");
-    const tokBox = chartBox("Tokens per UTC day, by type");
+    const costBox = chartBox("Cost per day, by model (USD)");
+    const tokBox = chartBox("Tokens per day, by type");
     root.append(costBox, tokBox);
     const blocks = objects(D.blocks);
     let blockBox = null;
@@ -406,7 +418,7 @@
         ["input", "input_tokens"], ["output", "output_tokens"], ["cache read", "cache_read_tokens"], ["cache creation", "cache_creation_tokens"],
       ].map(([label, col]) => ({ label, col, match: () => true }));
       const { days, layers } = dayLayers((r, k) => r[k.col] || 0, types);
-      stackedBars(tokBox, dayLabels(days), layers, "Tokens", compact, "Day (UTC)");
+      stackedBars(tokBox, dayLabels(days), layers, "Tokens", compact, dayUnit());
       if (blockBox) {
         const labels = blocks.map((b) => blockFmt.format(new Date(b.block_start)));
         stackedBars(blockBox, labels, [{ label: "cost", values: blocks.map((b) => b.cost_usd || 0) }], "Cost (USD)", usd, "Block start (local time)");
@@ -426,7 +438,7 @@
     // every day and model: the long table `otelcap query cost` prints, folded
     const perDay = el("details", { class: "perday" }, el("summary", {}, "Per day and model: " + int(costRows.length) + " rows"));
     perDay.append(table([
-      { key: "period", label: "Day (UTC)" },
+      { key: "period", label: dayUnit() },
       { key: "model", label: "Model" },
       { key: "requests", label: "Requests", num: true, fmt: int },
       { key: "input_tokens", label: "Input", num: true, fmt: int },
@@ -793,9 +805,9 @@
   }
 
   const METRICS = {
-    cost_usd: ["Cost per UTC day (USD)", "Cost (USD)", usd],
-    api_error_rate: ["API error rate per UTC day", "Failed model calls", pct],
-    api_duration_p95_ms: ["API request p95 duration per UTC day", "p95 duration", ms],
+    cost_usd: ["Cost per day (USD)", "Cost (USD)", usd],
+    api_error_rate: ["API error rate per day", "Failed model calls", pct],
+    api_duration_p95_ms: ["API request p95 duration per day", "p95 duration", ms],
   };
   function viewAnomalies(root) {
     root.append(el("h2", {}, "Anomalies"));
@@ -824,12 +836,12 @@
           { label: "value", values: mine.map((r) => r.value), color: colors[0] },
           { label: "baseline median", values: mine.map((r) => r.baseline_median), dash: [5, 4], points: false, color: colors[5] },
           { label: "flagged", values: mine.map((r) => (r.flagged ? r.value : null)), points: "only", color: colors[4] },
-        ], yLabel, fmt, "Day (UTC)"));
+        ], yLabel, fmt, dayUnit()));
       }
       const flagged = rows.filter((r) => r.flagged);
       if (flagged.length) {
         slot.append(el("h3", {}, "Flagged days"), table([
-          { key: "day", label: "Day (UTC)" },
+          { key: "day", label: dayUnit() },
           { key: "metric", label: "Metric" },
           { key: "value", label: "Value", num: true, fmt: (v, r) => (METRICS[r.metric] ? METRICS[r.metric][2](v) : v) },
           { key: "baseline_median", label: "Baseline median", num: true, fmt: (v, r) => (v === null ? "" : METRICS[r.metric] ? METRICS[r.metric][2](v) : v) },
