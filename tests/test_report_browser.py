@@ -370,3 +370,64 @@ def test_days_are_those_of_the_zone_the_report_was_written_in(
     assert seen["head"].startswith(f"Day ({ZONE})"), seen
     assert [d for d in seen["days"] if d.strip()] == ["2026-11-28"], seen
     assert _errors(browser) == []
+
+
+def test_budget_cards_warn_and_project_as_otelcap_budget_does(
+    browser: Any, recorded_db: Path, tmp_path: Path, shots: Path
+) -> None:
+    """With limits set, the overview shows each limited period's spend, status and projection
+    as `otelcap budget` computes them at the report's now: the recordings' $4.35 on 27 Nov
+    (UTC) is nothing of 28 Nov's day, 87 % of a $5 week (warning at 80 %) and over a $4
+    month."""
+    from conftest import make_config
+    from otelcap.ops import budget
+
+    limits = {"daily": 1.0, "weekly": 5.0, "monthly": 4.0}
+    with contextlib.closing(DuckDBStore(recorded_db, read_only=True)) as store:
+        written = report.build(
+            lambda name, values: querypack.run(store, name, values),
+            tmp_path / "budget.html",
+            SINCE,
+            now=NOW,
+            tz=dt.timezone.utc,
+            limits=limits,
+        )
+    cfg = make_config(
+        tmp_path, db_path=recorded_db, **{f"budget_{k}": v for k, v in limits.items()}
+    )
+    want = budget.status(cfg, NOW.replace(tzinfo=dt.timezone.utc))
+    assert [p.status for p in want.periods] == ["ok", "warning_80", "over"]
+    _open(browser, written, "overview")
+    cards = browser.execute_script(
+        """
+        return [...document.querySelectorAll('[data-budget]')].map((c) => ({
+          period: c.dataset.budget, status: c.dataset.status, value: Number(c.dataset.value),
+          text: c.textContent}));
+        """
+    )
+    assert [c["period"] for c in cards] == ["day", "week", "month"]
+    for card, p in zip(cards, want.periods, strict=True):
+        assert card["status"] == p.status
+        assert card["value"] == pytest.approx(p.spent_usd, abs=1e-9)
+        assert f"${p.projected_usd:,.2f} by its end" in card["text"], card
+    assert "over the limit" in cards[2]["text"] and "80 % used" in cards[1]["text"]
+    text = browser.execute_script("return document.body.innerText")
+    assert "[object" not in text and "null" not in text and "undefined" not in text
+    _screenshot(browser, shots / "overview-budget-1280-light.png", 1280, "light")
+    # no limits: the page says how to set them
+    with contextlib.closing(DuckDBStore(recorded_db, read_only=True)) as store:
+        unset = report.build(
+            lambda name, values: querypack.run(store, name, values),
+            tmp_path / "unset.html",
+            SINCE,
+            now=NOW,
+            tz=dt.timezone.utc,
+            limits={},
+        )
+    _open(browser, unset, "overview")
+    said = browser.execute_script(
+        "return [...document.querySelectorAll('[data-budget]')].map((c) => c.dataset.budget)"
+    )
+    assert said == ["none"]
+    assert "otelcap budget set --daily 20" in browser.find_element(By.ID, "view-overview").text
+    assert _errors(browser) == []

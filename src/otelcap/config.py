@@ -175,6 +175,15 @@ class Config:
         return Path(self.report_dir).expanduser() if self.report_dir else self.data_dir / "reports"
 
     @property
+    def budget_limits(self) -> dict[str, float]:
+        """The spending limits in USD: daily, weekly, monthly (0: none)."""
+        return {
+            "daily": self.budget_daily,
+            "weekly": self.budget_weekly,
+            "monthly": self.budget_monthly,
+        }
+
+    @property
     def names_data(self) -> bool:
         """Whether this configuration names its data (--db or OTELCAP_DB, or another backend
         than the default) rather than falling back to the default file; a command that does

@@ -109,12 +109,15 @@ class Dashboard:
         version: Version | None = None,
         *,
         tz: dt.tzinfo | None = None,
+        limits: dict[str, float] | None = None,
         poll_s: float = POLL_S,
         port: int = 0,
     ) -> None:
         self.runner = runner
         self.version = version
         self.tz = tz
+        # the budget card's limits, as the configuration read at start holds them
+        self.limits = limits
         self.poll_s = poll_s
         self.host = "127.0.0.1"  # always loopback, whatever the receivers listen on
         self._port = port
@@ -304,7 +307,14 @@ class Dashboard:
         filters = {k: values.get(k, "") for k in report_data.FILTERS}
         with self.runner() as run:
             out = report_data.gather(
-                run, start, now, self.available(), self.tz, filters=filters, details=0
+                run,
+                start,
+                now,
+                self.available(),
+                self.tz,
+                filters=filters,
+                details=0,
+                limits=self.limits,
             )
         if version is not None:
             out["live"] = {"version": version, "poll_ms": int(self.poll_s * 1000)}
@@ -497,7 +507,7 @@ def serve_local(config: Config, port: int, on_ready: Callable[[Dashboard, str], 
 
     with access.open(config):  # the data is there and readable, before a URL is printed
         pass
-    board = Dashboard(local_runner(config), tz=zone(config), port=port)
+    board = Dashboard(local_runner(config), tz=zone(config), limits=config.budget_limits, port=port)
     wake = threading.Event()
     previous = {s: signal.signal(s, lambda *_: wake.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

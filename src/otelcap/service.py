@@ -151,6 +151,7 @@ class Service:
             lambda: contextlib.nullcontext(run_pack),
             version=self._stored_rows,
             tz=config_zone(config),
+            limits=config.budget_limits,
         )
         # Other commands reach the store through this loopback endpoint: DuckDB locks its
         # file, and the request counters, queue and spool live only in this process.
@@ -309,6 +310,7 @@ def _report_schedule(config: Config, run_pack: Run) -> ReportSchedule | None:
         config.report_keep,
         since=config.report_since,
         tz=config_zone(config),
+        limits=config.budget_limits,
     )
 
 

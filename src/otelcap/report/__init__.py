@@ -83,9 +83,11 @@ def build(
     tz: dt.tzinfo | None = None,
     progress: Progress | None = None,
     filters: dict[str, str] | None = None,
+    limits: dict[str, float] | None = None,
 ) -> Path:
     """Gather the pack's answers for [since, now) and write the page to `path`; `filters`
-    (model, project, user, team: a label of `otelcap query cost --by X`) are fixed in it."""
+    (model, project, user, team: a label of `otelcap query cost --by X`) are fixed in it;
+    `limits` (Config.budget_limits) add the budget card."""
     from otelcap.report import data, page
 
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -102,7 +104,7 @@ def build(
         raise ConfigError(
             f"--{missing[0]}: this otelcap's query pack has no {missing[0]} filter; leave it out"
         )
-    answers = data.gather(run, start, now, pack, tz, progress, filters=chosen)
+    answers = data.gather(run, start, now, pack, tz, progress, filters=chosen, limits=limits)
     html = page.render(answers)
     tmp = path.with_name(f".{path.name}.tmp")
     try:

@@ -166,6 +166,29 @@ def _detail(events: pa.Table, spans: pa.Table) -> dict[str, Any]:
     }
 
 
+def _budget(
+    run: Run,
+    queries: dict[str, dict[str, str]],
+    until: dt.datetime,
+    tz: dt.tzinfo | None,
+    limits: Mapping[str, float],
+) -> dict[str, Any]:
+    """The budget card: each period holding `until` (local day, ISO week, month) against its
+    limit, with the status and projection `otelcap budget` gives."""
+    from zoneinfo import ZoneInfo
+
+    from otelcap import budgets
+
+    zone = ZoneInfo(zone_name(tz)) if tz is None else tz
+    now = until.replace(tzinfo=dt.timezone.utc).astimezone(zone)
+    spans = budgets.periods(now)
+    values = budgets.query_values(spans, now)
+    queries["budget"] = {"name": "budget", **values}
+    rows = run("budget", values).to_pylist()
+    periods = [budgets.as_json(p) for p in budgets.statuses(rows, spans, limits, now)]
+    return {"zone": zone_name(zone), "now": now.isoformat(), "periods": periods}
+
+
 def zone_name(tz: dt.tzinfo | None) -> str:
     """The IANA name the pack's `tz` parameter takes for `tz`: the local zone's for None
     (as `otelcap query` picks it), a ZoneInfo's key, "UTC" for UTC. A bare offset has no
@@ -187,13 +210,16 @@ def gather(
     progress: Progress | None = None,
     filters: Mapping[str, str] | None = None,
     details: int = DETAIL_SESSIONS,
+    limits: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Everything the page shows, for events in [since, until) (naive UTC; `until` is the
     report's "now"), as JSON-ready values. `available` maps the pack's queries to their
     parameters (a view whose query this pack lacks says so); `tz` is the zone whose midnight
     starts "today" (the machine's when None). `filters` (FILTERS: value, '' = all) go to
     every query that takes them. `details` session pages are inlined (the served page asks
-    for a session's page when it opens it: 0)."""
+    for a session's page when it opens it: 0). `limits` (daily, weekly, monthly in USD, as
+    `otelcap budget set` stores them) add the budget: today's, this week's and this month's
+    spend at `until`, all of it whatever the filters, as `otelcap budget` prints it."""
     say = progress or (lambda _msg: None)
     period = {"since": iso(since), "until": iso(until)}
     # the queries' day buckets (cost by day, tokens by day) in the zone "today" is read in
@@ -243,6 +269,9 @@ def gather(
     sample = ask("sample", "errors-sample", period)
     out["sample"] = to_json(sample)
     out["regressions"] = to_json(ask("regressions", "regressions", period))
+    out["budget"] = None
+    if limits is not None and "budget" in available:
+        out["budget"] = _budget(run, queries, until, tz, limits)
     for name in OPTIONAL:
         if name in available:
             # `at` (blocks): the moment that decides the active block is the report's now

@@ -322,6 +322,39 @@
       detail ? el("div", { class: "detail" }, detail) : null);
   }
 
+  // otelcap budget's statuses: warnings at 80 and 90 % of a limit, over at 100 %
+  const BUDGET_SAID = { ok: ["ok", "good"], warning_80: ["80 % used", "warn"], warning_90: ["90 % used", "warn"], over: ["over the limit", "bad"] };
+  const BUDGET_PERIOD = { day: ["Today", "the day"], week: ["This week", "the week"], month: ["This month", "the month"] };
+  function budgetCards(root) {
+    const b = D.budget;
+    if (!b) return; // a report of an otelcap without budgets
+    root.append(el("h2", {}, "Budget"));
+    const limited = b.periods.filter((p) => p.limit_usd !== null);
+    if (!limited.length) {
+      root.append(el("p", { class: "note", "data-budget": "none" }, "No spending limits set: ",
+        el("code", {}, "otelcap budget set --daily 20 --monthly 400"), " sets them (a running otelcap serve reads them when it starts); they show here with warnings at 80, 90 and 100 % and the spend projected to each period's end."));
+      return;
+    }
+    const cards = el("div", { class: "cards" });
+    const bars = [];
+    for (const p of limited) {
+      const [label, end] = BUDGET_PERIOD[p.period];
+      const [said, tone] = BUDGET_SAID[p.status] || [p.status, ""];
+      const bar = el("div", { class: "split" }, el("div", { class: tone, "data-share": Math.min(1, p.used_pct / 100) }));
+      bars.push(bar);
+      cards.append(el("div", { class: "card budget " + tone, "data-budget": p.period, "data-status": p.status, "data-value": p.spent_usd },
+        el("div", { class: "label" }, label + " · limit " + usd(p.limit_usd)),
+        el("div", { class: "value" }, usd(p.spent_usd) + " ", el("span", { class: "badge " + tone }, said)),
+        bar,
+        el("div", { class: "detail" }, nf1.format(p.used_pct) + " % used, " + nf1.format(p.elapsed_pct) + " % of " + end + " gone; at this rate " + usd(p.projected_usd) + " by its end",
+          p.projected_over && p.status !== "over" ? [" ", el("b", { class: "trend-up" }, "(projected over)")] : null)));
+    }
+    root.append(cards);
+    for (const bar of bars) for (const part of bar.children) part.style.width = (Number(part.dataset.share) || 0) * 100 + "%";
+    root.append(el("p", { class: "note" }, "All spending up to ", when(b.now), ", whatever the filters; periods in " + b.zone + "."));
+    root.append(source("budget"));
+  }
+
   function viewOverview(root) {
     if (!hasData) {
       root.append(empty("No Claude Code telemetry in this period.", SETUP_HINT + "; then run the report again."));
@@ -335,6 +368,7 @@
       trendCard("Last 7 days", "7d", "prev_7d", "the 7 days before"),
       trendCard("Last 30 days", "30d", "prev_30d", "the 30 days before"),
     ));
+    budgetCards(root);
     const prompts = sessions.reduce((s, r) => s + (r.prompts || 0), 0);
     const prod = outcomes.productive || { sessions: 0, cost_usd: 0 };
     const waste = outcomes.wasted || { sessions: 0, cost_usd: 0 };
@@ -906,8 +940,8 @@
   );
   function drawHeader() {
     sub.replaceChildren(when(D.meta.since), " – ", when(D.meta.until), " · times in ", zoneLabel(),
-      " · otelcap ", D.meta.otelcap, SERVED && D.live ? el("span", { class: "live", title: "refreshes by itself while the server stores more" },
-        " · live") : null);
+      " · otelcap ", D.meta.otelcap, ...(SERVED && D.live ? [el("span", { class: "live", title: "refreshes by itself while the server stores more" },
+        " · live")] : [])); // replaceChildren writes a null as the text "null"
     drawFilters();
   }
 
