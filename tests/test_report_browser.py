@@ -300,6 +300,13 @@ def test_sessions_search_and_sort(browser: Any, page: Path) -> None:
     cells = browser.find_elements(By.CSS_SELECTOR, f"#view-sessions tbody tr td:nth-child({nth})")
     values = [float(c.text.lstrip("$").replace(",", "")) for c in cells]
     assert values == sorted(values, reverse=True) and values[0] > values[-1]
+    # the columns the sessions view promises, project and version among them
+    for name in ("Project", "Version", "Duration", "Cost", "Tool calls", "Failures", "Outcome"):
+        assert name in heads, heads
+    projects = browser.find_elements(
+        By.CSS_SELECTOR, f"#view-sessions tbody tr td:nth-child({heads.index('Project') + 1})"
+    )
+    assert {c.text for c in projects} == {"(no repository)"}  # the recordings name none
 
 
 def test_renders_with_the_network_off(browser: Any, page: Path) -> None:

@@ -504,11 +504,12 @@
       return;
     }
     const count = el("span", { class: "muted" });
-    const search = el("input", { type: "search", placeholder: "Search id, version, model, terminal…", "aria-label": "Search sessions", value: sessionSearch });
+    const search = el("input", { type: "search", placeholder: "Search id, project, version, model…", "aria-label": "Search sessions", value: sessionSearch });
     root.append(el("div", { class: "toolbar" }, search, count));
     const cols = [
       { key: "started", label: "Started", fmt: (v) => when(v) },
       { key: "session_id", label: "Session", fmt: (v) => el("code", {}, v.slice(0, 8)) },
+      { key: "project", label: "Project" },
       { key: "cost_usd", label: "Cost", num: true, fmt: usd },
       { key: "duration_s", label: "Duration", num: true, fmt: seconds },
       { key: "prompts", label: "Prompts", num: true, fmt: int },
@@ -524,7 +525,7 @@
     ];
     const match = (r) => {
       if (!sessionSearch) return true;
-      const hay = [r.session_id, r.app_version, r.models, r.terminal].join(" ").toLowerCase();
+      const hay = [r.session_id, r.project, r.app_version, r.models, r.terminal].join(" ").toLowerCase();
       return sessionSearch.toLowerCase().split(/\s+/).every((w) => hay.includes(w));
     };
     const t = table(cols, sessions, {
@@ -587,7 +588,7 @@
         card("Cost", usd(row.cost_usd), int(row.api_requests) + " API requests", { "data-kpi": "session-cost", "data-value": row.cost_usd }),
         card("Started", when(row.started, timeFmt), [when(row.started, dateFmt), ", " + seconds(row.duration_s) + " long, " + seconds(row.active_time_s) + " active"]),
         card("Prompts", int(row.prompts), int(row.tool_calls) + " tool calls, " + int(row.tool_failures) + " failed, " + int(row.rejections) + " rejected"),
-        card("Claude Code", row.app_version || "–", row.models || "no model calls"),
+        card("Claude Code", row.app_version || "–", [row.models || "no model calls", row.project ? " · " + row.project : ""]),
         card("Outcome", outcomeOf(row), int(row.commits) + " commits, " + int(row.pull_requests) + " PRs, +" + int(row.lines_added) + "/−" + int(row.lines_removed) + " lines"),
       ));
     }
