@@ -274,3 +274,30 @@ def test_cost_days_are_local_days_as_otelcap_query_cost_prints_them(recorded_db:
                 store, "cost", {"since": "2026-11-01", "period": "day", "tz": zone}
             ).to_pylist()
             assert [r["cost_usd"] for r in days] == pytest.approx([r["cost_usd"] for r in want])
+
+
+def test_tools_over_time_add_up_to_the_tools_table(recorded_db: Path) -> None:
+    """The tools view's per-day charts are tool-usage-by --by day: each tool's days add up to
+    its tool-usage row, calls, failures and rejections by source alike."""
+    with contextlib.closing(DuckDBStore(recorded_db, read_only=True)) as store:
+
+        def run(name: str, values: dict[str, str]) -> pa.Table:
+            return querypack.run(store, name, values)
+
+        out = data.gather(
+            run, dt.datetime(2026, 11, 1), NOW, report.available(), dt.timezone.utc, details=0
+        )
+
+    def objects(block: dict) -> list[dict]:
+        return [dict(zip(block["columns"], row, strict=True)) for row in block["rows"]]
+
+    tools = {r["tool"]: r for r in objects(out["tools"])}
+    days = objects(out["tools_by_day"])
+    assert {r["model"] for r in days} == {"2026-11-27"}  # the recordings' one (UTC) day
+    cols = ("calls", "failed", "rejected", "rejected_by_config", "rejected_by_user")
+    for tool, row in tools.items():
+        mine = [r for r in days if r["tool"] == tool]
+        assert mine, tool
+        for col in cols:
+            assert sum(r[col] for r in mine) == row[col], (tool, col)
+    assert sum(r["calls"] for r in tools.values()) > 0

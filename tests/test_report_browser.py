@@ -39,7 +39,7 @@ NOW = dt.datetime(2026, 11, 28, 12, 0)  # the recordings ran on 2026-11-27, 22:0
 SINCE = "2026-11-01"
 ZONE = "Asia/Kolkata"  # UTC+05:30: a half-hour offset shows a time formatted in UTC at once
 VIEWS = ["overview", "cost", "sessions", "tools", "errors", "anomalies"]
-CHARTS = {"overview": 1, "cost": 2, "tools": 1, "errors": 1, "anomalies": 1}  # uPlot canvases
+CHARTS = {"overview": 1, "cost": 2, "tools": 3, "errors": 1, "anomalies": 1}  # uPlot canvases
 INSTALL = "apt-get install -y chromium chromium-driver (as .ci/run does)"
 
 

@@ -264,6 +264,12 @@ def gather(
     sessions = sessions.take(pa.array(range(sessions.num_rows - 1, -1, -1), pa.int64()))
     out["sessions"] = to_json(sessions, MAX_SESSIONS)
     out["tools"] = to_json(ask("tools", "tool-usage", period))
+    # the same per day (tool x day rows): the tools view's "over time"
+    out["tools_by_day"] = (
+        to_json(ask("tools_by_day", "tool-usage-by", {**period, "by": "day"}))
+        if "tool-usage-by" in available
+        else None
+    )
     out["latency"] = to_json(ask("latency", "api-latency", period))
     out["errors"] = to_json(ask("errors", "error-analysis", period))
     sample = ask("sample", "errors-sample", period)

@@ -669,6 +669,33 @@
     }
   }
 
+  function toolsOverTime(root) {
+    // tool-usage-by --by day: one row per tool and day (its day column is named model)
+    const rows = objects(D.tools_by_day);
+    if (!rows.length) return;
+    const days = periodDays();
+    const index = Object.fromEntries(days.map((d, i) => [d, i]));
+    const sum = (cols) => cols.map((col) => {
+      const values = days.map(() => 0);
+      for (const r of rows) if (index[r.model] !== undefined) values[index[r.model]] += r[col] || 0;
+      return values;
+    });
+    const [ok, failed, byConfig, byHook, byUser, other] = sum(["succeeded", "failed", "rejected_by_config", "rejected_by_hook", "rejected_by_user", "rejected_other"]);
+    root.append(el("h3", {}, "Over time"));
+    const calls = chartBox("Tool calls per day: succeeded and failed");
+    const rejected = chartBox("Rejected tool uses per day, by who rejected them");
+    root.append(calls, rejected);
+    const before = root.draw;
+    root.draw = () => {
+      if (before) before();
+      stackedBars(calls, dayLabels(days), [{ label: "succeeded", values: ok }, { label: "failed", values: failed }], "Calls", int, dayUnit());
+      stackedBars(rejected, dayLabels(days), [
+        { label: "config", values: byConfig }, { label: "hook", values: byHook }, { label: "user", values: byUser }, { label: "other", values: other },
+      ], "Rejections", int, dayUnit());
+    };
+    root.append(source("tools_by_day"));
+  }
+
   function viewTools(root) {
     const tools = objects(D.tools);
     root.append(el("h2", {}, "Tools"));
@@ -694,6 +721,7 @@
         { key: "rejected_by_user", label: "by user", num: true, fmt: int },
       ], tools, { sortable: true }));
       root.append(source("tools"));
+      toolsOverTime(root);
     }
     const lat = objects(D.latency);
     root.append(el("h2", {}, "API latency by model"));
