@@ -438,3 +438,16 @@ def test_budget_cards_warn_and_project_as_otelcap_budget_does(
     assert said == ["none"]
     assert "otelcap budget set --daily 20" in browser.find_element(By.ID, "view-overview").text
     assert _errors(browser) == []
+
+
+def test_active_users_are_the_users_of_otelcap_query_sessions_by_user(
+    browser: Any, page: Path, recorded_db: Path, tmp_path: Path
+) -> None:
+    rows = _cli_json(["query", "sessions", "--by", "user", "--since", SINCE], recorded_db, tmp_path)
+    users = [r for r in rows if r["user"] != "(no user)"]
+    assert users  # the recordings carry user.account_uuid
+    _open(browser, page, "overview")
+    shown = browser.execute_script(
+        "return Number(document.querySelector('[data-kpi=\"users\"]').dataset.value)"
+    )
+    assert shown == len(users)

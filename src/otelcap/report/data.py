@@ -259,6 +259,12 @@ def gather(
     out["cost"] = to_json(ask("cost", "cost", {**period, "period": "day"}))
     out["tokens"] = to_json(ask("tokens", "tokens", period))
     out["outcomes"] = to_json(ask("outcomes", "outcomes", period))
+    # active users: one row per user id (as stored: hashed by default) with records
+    out["users"] = (
+        to_json(ask("users", "sessions-by", {**period, "by": "user"}))
+        if "sessions-by" in available
+        else None
+    )
     sessions = ask("sessions", "sessions", period)
     # the most recent first: what a person looks for, and what MAX_SESSIONS keeps
     sessions = sessions.take(pa.array(range(sessions.num_rows - 1, -1, -1), pa.int64()))

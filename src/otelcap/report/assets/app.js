@@ -355,6 +355,17 @@
     root.append(source("budget"));
   }
 
+  function usersCard() {
+    // sessions-by --by user: a row per user id, "(no user)" for records without one
+    if (!D.users) return null;
+    const rows = objects(D.users);
+    const known = rows.filter((r) => r.model !== "(no user)");
+    const none = rows.find((r) => r.model === "(no user)");
+    return card("Active users", int(known.length),
+      none ? int(none.sessions) + " sessions without a user id" : "by user id (hashed unless kept)",
+      { "data-kpi": "users", "data-value": known.length });
+  }
+
   function viewOverview(root) {
     if (!hasData) {
       root.append(empty("No Claude Code telemetry in this period.", SETUP_HINT + "; then run the report again."));
@@ -381,6 +392,7 @@
     root.append(el("div", { class: "cards" },
       card("Sessions", int(allOutcome.sessions), D.sessions.total > D.sessions.rows.length
         ? "the " + int(D.sessions.rows.length) + " most recent are listed" : null, { "data-kpi": "sessions", "data-value": allOutcome.sessions }),
+      usersCard(),
       card("Prompts", int(prompts), "in the listed sessions", { "data-kpi": "prompts", "data-value": prompts }),
       card("Cache hit ratio", pct(tokensTotal.cache_hit_ratio), "cache reads / all input tokens", { "data-kpi": "cache-hit" }),
       card("Cost per commit", allOutcome.commits ? usd(allOutcome.cost_per_commit_usd) : "–",
@@ -397,7 +409,7 @@
     ));
     // widths from the data, set through CSSOM (the policy allows no style attributes)
     for (const part of split.children) part.style.width = (Number(part.dataset.share) || 0) * 100 + "%";
-    root.append(source("cost", "cost_today", "tokens", "outcomes", "sessions"));
+    root.append(source("cost", "cost_today", "tokens", "outcomes", "sessions", "users"));
 
     if (!costByDay.length) return;
     root.append(el("h2", {}, "Cost by day"));
