@@ -48,12 +48,12 @@ NOW = dt.datetime(2026, 12, 31)
 
 # which view shows each query's answer (the served page's api/data runs all but the last two)
 VIEWS = {
-    "cost": "overview (7 windows), cost",
+    "cost": "overview (7 windows, active users), cost",
     "tokens": "overview, cost",
     "outcomes": "overview",
     "sessions": "overview, sessions",
     "blocks": "cost",
-    "sessions-by": "overview (active users)",
+    "sessions-by": "",
     "budget": "overview (budget)",
     "tool-usage": "tools",
     "tool-usage-by": "tools (per day)",

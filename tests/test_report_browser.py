@@ -440,11 +440,12 @@ def test_budget_cards_warn_and_project_as_otelcap_budget_does(
     assert _errors(browser) == []
 
 
-def test_active_users_are_the_users_of_otelcap_query_sessions_by_user(
+def test_active_users_are_the_users_of_otelcap_query_cost_by_user(
     browser: Any, page: Path, recorded_db: Path, tmp_path: Path
 ) -> None:
-    rows = _cli_json(["query", "sessions", "--by", "user", "--since", SINCE], recorded_db, tmp_path)
-    users = [r for r in rows if r["user"] != "(no user)"]
+    args = ["query", "cost", "--by", "user", "--since", SINCE, "--until", NOW.isoformat()]
+    rows = _cli_json(args, recorded_db, tmp_path)
+    users = {r["user"] for r in rows if r["user"] not in ("(no user)", "total", "")}
     assert users  # the recordings carry user.account_uuid
     _open(browser, page, "overview")
     shown = browser.execute_script(

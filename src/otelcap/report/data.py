@@ -259,12 +259,11 @@ def gather(
     out["cost"] = to_json(ask("cost", "cost", {**period, "period": "day"}))
     out["tokens"] = to_json(ask("tokens", "tokens", period))
     out["outcomes"] = to_json(ask("outcomes", "outcomes", period))
-    # active users: one row per user id (as stored: hashed by default) with records
-    out["users"] = (
-        to_json(ask("users", "sessions-by", {**period, "by": "user"}))
-        if "sessions-by" in available
-        else None
-    )
+    # active users: the user ids (as stored: hashed by default) with API requests, from cost
+    # by user and month. sessions-by --by user (users with any record) took 1.2 s at 10M
+    # events against cost's ~0.3 s, for a count that differs only for someone who made no
+    # model call in the whole period.
+    out["users"] = to_json(ask("users", "cost", {**period, "by": "user", "period": "month"}))
     sessions = ask("sessions", "sessions", period)
     # the most recent first: what a person looks for, and what MAX_SESSIONS keeps
     sessions = sessions.take(pa.array(range(sessions.num_rows - 1, -1, -1), pa.int64()))

@@ -356,14 +356,14 @@
   }
 
   function usersCard() {
-    // sessions-by --by user: a row per user id, "(no user)" for records without one
+    // cost --by user --period month: rows per month and user id, "(no user)" without one
     if (!D.users) return null;
-    const rows = objects(D.users);
-    const known = rows.filter((r) => r.model !== "(no user)");
-    const none = rows.find((r) => r.model === "(no user)");
-    return card("Active users", int(known.length),
-      none ? int(none.sessions) + " sessions without a user id" : "by user id (hashed unless kept)",
-      { "data-kpi": "users", "data-value": known.length });
+    const rows = objects(D.users).filter((r) => r.model !== "total");
+    const known = new Set(rows.map((r) => r.model).filter((u) => u !== "(no user)"));
+    const none = rows.filter((r) => r.model === "(no user)").reduce((n, r) => n + (r.requests || 0), 0);
+    return card("Active users", int(known.size),
+      "user ids with API requests" + (none ? "; " + int(none) + " requests without one" : ""),
+      { "data-kpi": "users", "data-value": known.size });
   }
 
   function viewOverview(root) {
