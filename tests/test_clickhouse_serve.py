@@ -263,8 +263,8 @@ def test_the_dashboard_on_clickhouse_shows_what_it_shows_on_duckdb(
     kind: str, keeper: None, duckdb_answers: tuple[Path, dict[str, Any]]
 ) -> None:
     """serve --backend clickhouse serves the same dashboard: every view's answer in api/data
-    equals the one a DuckDB server gives for the same recordings (the windows by their cost:
-    their bounds are "now")."""
+    equals the one a DuckDB server gives for the same recordings (the windows and the budget
+    by their money: their bounds are "now")."""
     tmp, _ = duckdb_answers
     since = "2026-11-01"  # the recordings ran on 2026-11-27
     duck = Service(make_config(tmp))
@@ -282,7 +282,7 @@ def test_the_dashboard_on_clickhouse_shows_what_it_shows_on_duckdb(
     finally:
         svc.stop()
         stores.drop_database(ClickHouseTarget.from_config(cfg))
-    views = set(want) - {"meta", "live", "windows"}
+    views = set(want) - {"meta", "live", "windows", "budget"}
     assert views >= {"cost", "tokens", "sessions", "tools", "errors", "sample", "anomalies"}
     assert want["sessions"]["total"] > 0 and want["sample"]["total"] > 0
     for key in sorted(views):
@@ -290,3 +290,6 @@ def test_the_dashboard_on_clickhouse_shows_what_it_shows_on_duckdb(
     for key, window in want["windows"].items():
         _same(window["cost_usd"], got["windows"][key]["cost_usd"], f"windows.{key}")
     assert want["meta"]["filterable"] == got["meta"]["filterable"]
+    for mine, theirs in zip(want["budget"]["periods"], got["budget"]["periods"], strict=True):
+        for key in ("period", "spent_usd", "requests", "limit_usd", "status"):
+            _same(mine[key], theirs[key], f"budget.{mine['period']}.{key}")

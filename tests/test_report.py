@@ -301,3 +301,29 @@ def test_tools_over_time_add_up_to_the_tools_table(recorded_db: Path) -> None:
         for col in cols:
             assert sum(r[col] for r in mine) == row[col], (tool, col)
     assert sum(r["calls"] for r in tools.values()) > 0
+
+
+def test_cost_windows_are_whole_local_days_and_each_is_otelcap_query_cost(tmp_path: Path) -> None:
+    """The overview's windows come from one run of cost by day: today, yesterday, the last 7
+    and 30 days (today and the days before it) in Paris, each the total `otelcap query cost
+    --since START --until END` prints for its bounds."""
+    import test_budget
+
+    db = test_budget.make_db(tmp_path / "windows.duckdb", test_budget.COSTS)
+    now = test_budget.NOW.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    with contextlib.closing(DuckDBStore(db, read_only=True)) as store:
+
+        def run(name: str, values: dict[str, str]) -> pa.Table:
+            return querypack.run(store, name, values)
+
+        since = now - dt.timedelta(days=90)
+        out = data.gather(run, since, now, report.available(), test_budget.PARIS, details=0)
+        got = {k: w["cost_usd"] for k, w in out["windows"].items()}
+        assert got == pytest.approx(
+            {"today": 8.0, "yesterday": 11.0, "7d": 29.0, "prev_7d": 0.0, "30d": 163.0,
+             "prev_30d": 0.0}
+        )  # fmt: skip
+        assert out["windows"]["today"]["since"] == "2026-11-24T23:00:00.000Z"  # Paris midnight
+        for key, w in out["windows"].items():
+            total = querypack.run(store, "cost", {"since": w["since"], "until": w["until"]})
+            assert w["cost_usd"] == pytest.approx(total.to_pylist()[-1]["cost_usd"]), key

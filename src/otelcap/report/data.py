@@ -107,21 +107,49 @@ def _by_session(table: pa.Table, sessions: list[str]) -> dict[str, pa.Table]:
 
 def windows(now: dt.datetime, tz: dt.tzinfo | None) -> dict[str, tuple[dt.datetime, dt.datetime]]:
     """The overview's cost windows, each with the one before it for the trend: today (from
-    local midnight in `tz`) against yesterday, the last 7 and 30 days against the 7 and 30
-    before. Naive UTC, as the pack's parameters."""
-    local_now = now.replace(tzinfo=dt.timezone.utc).astimezone(tz)
-    midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
-    today = midnight.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    yesterday = (midnight - dt.timedelta(days=1)).astimezone(dt.timezone.utc).replace(tzinfo=None)
-    week, month = dt.timedelta(days=7), dt.timedelta(days=30)
+    midnight in `tz`) against yesterday, the last 7 and 30 days (today and the 6 or 29 days
+    before it) against the 7 and 30 before. Whole days of `tz`, so one run of cost by day
+    answers them all. Naive UTC, as the pack's parameters."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(zone_name(tz)) if tz is None else tz
+    today = now.replace(tzinfo=dt.timezone.utc).astimezone(zone).date()
+
+    def midnight(days_before: int) -> dt.datetime:
+        # the day's wall-clock midnight, then UTC: a DST day is 23 or 25 hours long
+        day = dt.datetime.combine(today - dt.timedelta(days=days_before), dt.time(), zone)
+        return day.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
     return {
-        "today": (today, now),
-        "yesterday": (yesterday, today),
-        "7d": (now - week, now),
-        "prev_7d": (now - 2 * week, now - week),
-        "30d": (now - month, now),
-        "prev_30d": (now - 2 * month, now - month),
+        "today": (midnight(0), now),
+        "yesterday": (midnight(1), midnight(0)),
+        "7d": (midnight(6), now),
+        "prev_7d": (midnight(13), midnight(6)),
+        "30d": (midnight(29), now),
+        "prev_30d": (midnight(59), midnight(29)),
     }
+
+
+def _window_costs(
+    days: pa.Table, spans: Mapping[str, tuple[dt.datetime, dt.datetime]], tz: dt.tzinfo
+) -> dict[str, Any]:
+    """Each window's cost: the sum of cost by day's rows of its days (a window is whole days
+    of `tz`, up to now), the total `otelcap query cost --since START --until END` prints."""
+    rows = [r for r in days.select(["period", "cost_usd"]).to_pylist() if r["period"] is not None]
+    out: dict[str, Any] = {}
+    for key, (start, end) in spans.items():
+        first, stop = (t.replace(tzinfo=dt.timezone.utc).astimezone(tz) for t in (start, end))
+        # [first's day, stop's day), and stop's day too when the window ends within it (now)
+        last = stop.date() + dt.timedelta(days=0 if stop.time() == dt.time() else 1)
+        inside = [
+            r["cost_usd"] or 0.0 for r in rows if first.date() <= _as_date(r["period"]) < last
+        ]
+        out[key] = {"since": iso(start), "until": iso(end), "cost_usd": math.fsum(inside)}
+    return out
+
+
+def _as_date(value: Any) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def filterable(available: Mapping[str, Collection[str]]) -> list[str]:
@@ -220,6 +248,8 @@ def gather(
     for a session's page when it opens it: 0). `limits` (daily, weekly, monthly in USD, as
     `otelcap budget set` stores them) add the budget: today's, this week's and this month's
     spend at `until`, all of it whatever the filters, as `otelcap budget` prints it."""
+    from zoneinfo import ZoneInfo
+
     say = progress or (lambda _msg: None)
     period = {"since": iso(since), "until": iso(until)}
     # the queries' day buckets (cost by day, tokens by day) in the zone "today" is read in
@@ -249,12 +279,12 @@ def gather(
         }
     }
 
-    cost_windows: dict[str, Any] = {}
-    for key, (start, end) in windows(until, tz).items():
-        values = {"since": iso(start), "until": iso(end)}
-        total = _rows(ask(f"cost_{key}", "cost", values))[-1]  # the `total` row
-        cost_windows[key] = {**values, "cost_usd": total["cost_usd"]}
-    out["windows"] = cost_windows
+    # the six windows from one run over their 60 days, not one run each (six scans: 0.2 s
+    # of the dashboard's 0.8 s at 1M events, 1.7 s at 10M)
+    cost_spans = windows(until, tz)
+    first = min(start for start, _ in cost_spans.values())
+    days = ask("cost_days", "cost", {"since": iso(first), "until": iso(until), "period": "day"})
+    out["windows"] = _window_costs(days, cost_spans, ZoneInfo(zone["tz"]) if tz is None else tz)
 
     out["cost"] = to_json(ask("cost", "cost", {**period, "period": "day"}))
     out["tokens"] = to_json(ask("tokens", "tokens", period))

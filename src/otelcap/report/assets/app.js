@@ -409,7 +409,7 @@
     ));
     // widths from the data, set through CSSOM (the policy allows no style attributes)
     for (const part of split.children) part.style.width = (Number(part.dataset.share) || 0) * 100 + "%";
-    root.append(source("cost", "cost_today", "tokens", "outcomes", "sessions", "users"));
+    root.append(source("cost", "cost_days", "tokens", "outcomes", "sessions", "users"));
 
     if (!costByDay.length) return;
     root.append(el("h2", {}, "Cost by day"));
