@@ -48,7 +48,7 @@ NOW = dt.datetime(2026, 12, 31)
 
 # which view shows each query's answer (the served page's api/data runs all but the last two)
 VIEWS = {
-    "cost": "overview (7 windows, active users), cost",
+    "cost": "overview (its windows, active users), cost",
     "tokens": "overview, cost",
     "outcomes": "overview",
     "sessions": "overview, sessions",
