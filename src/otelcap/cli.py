@@ -78,7 +78,7 @@ def _without_pandas() -> None:
     pyarrow imports pandas, when it is installed (chdb, a test dependency, brings it), at
     the first `pa.array` of Python objects, to recognise pandas inputs and NA values:
     that import is ~42 MB of the server's resident set and 400 modules, for nothing
-    (idle RSS 185 -> ~143 MB, bench/ingest.py). pyarrow, DuckDB, clickhouse-connect and
+    (idle RSS 185-188 -> 151-152 MB, bench/ingest.py). pyarrow, DuckDB, clickhouse-connect and
     chdb treat a pandas that cannot be imported as not installed. Installed before the
     first array is made, and only by `serve`, never in a process that has pandas already
     (a test run that loaded it in-process keeps it)."""
