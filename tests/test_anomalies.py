@@ -318,3 +318,17 @@ def test_threshold_and_since_are_bound(stores: tuple[DuckDBStore, ClickHouseStor
     assert min(r["day"] for r in later) == D0 + dt.timedelta(days=40)
     everything = run_both(stores, "spikes")
     assert later == [r for r in everything if r["day"] >= D0 + dt.timedelta(days=40)]
+
+
+def test_days_are_those_of_the_time_zone_given(stores: tuple[DuckDBStore, ClickHouseStore]) -> None:
+    """Each scenario day's calls run from 09:00 to before 10:00 UTC: 23:00 the day before in
+    Honolulu (-10:00). There every row is the UTC row of the next day, judged the same; and
+    `since` picks the local day that holds it."""
+    utc = run_both(stores, "spikes")
+    honolulu = run_both(stores, "spikes", tz="Pacific/Honolulu")
+    assert honolulu == [{**r, "day": r["day"] - dt.timedelta(days=1)} for r in utc]
+    since = f"{D0 + dt.timedelta(days=40)}T15:00:00"  # 05:00 on day 40 in Honolulu
+    later = run_both(stores, "spikes", since=since, tz="Pacific/Honolulu")
+    assert later == [r for r in honolulu if r["day"] >= D0 + dt.timedelta(days=40)]
+    spike = row(honolulu, 39, "cost_usd")  # UTC day 40's spike
+    assert spike["value"] == pytest.approx(60.0) and spike["flagged"]

@@ -18,4 +18,3 @@ def test_a_running_server_converts_in_a_pool_that_returns_memory(
         assert pa.default_memory_pool().backend_name in ("jemalloc", "system")
     finally:
         pa.set_memory_pool(previous)
-

@@ -226,3 +226,70 @@ def test_query_command_with_clickhouse_away_is_a_clear_error(tmp_path: Path) -> 
     assert result.exit_code == 1
     assert f"ClickHouse at http://127.0.0.1:{port}/otel: cannot connect" in result.output
     assert SECRET not in result.output
+
+
+def _dashboard_data(svc: Service, since: str) -> dict[str, Any]:
+    """What the served dashboard's page loads: signed in with a fresh link, api/data."""
+    import json
+
+    from test_ui import _get, _login
+
+    url = svc.dashboard.ticket_url()
+    status, _, body = _get(url, f"/api/data?since={since}", _login(url))
+    assert status == 200, body
+    data: dict[str, Any] = json.loads(body)
+    return data
+
+
+def _same(a: Any, b: Any, where: str) -> None:
+    """Equal JSON, floats to 1e-9 (the engines sum in different orders)."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), where
+        for k in a:
+            _same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same(x, y, f"{where}[{i}]")
+    elif isinstance(a, float) or isinstance(b, float):
+        assert b == pytest.approx(a, rel=1e-9, abs=1e-9), where
+    else:
+        assert a == b, where
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", stores.CLICKHOUSE_KINDS)
+def test_the_dashboard_on_clickhouse_shows_what_it_shows_on_duckdb(
+    kind: str, keeper: None, duckdb_answers: tuple[Path, dict[str, Any]]
+) -> None:
+    """serve --backend clickhouse serves the same dashboard: every view's answer in api/data
+    equals the one a DuckDB server gives for the same recordings (the windows and the budget
+    by their money: their bounds are "now")."""
+    tmp, _ = duckdb_answers
+    since = "2026-11-01"  # the recordings ran on 2026-11-27
+    duck = Service(make_config(tmp))
+    duck.start()
+    try:
+        want = _dashboard_data(duck, since)
+    finally:
+        duck.stop()
+    cfg = stores.clickhouse_config(tmp, kind)
+    svc = Service(cfg)
+    svc.start()
+    try:
+        replay_all(svc, recordings.scenarios())
+        got = _dashboard_data(svc, since)
+    finally:
+        svc.stop()
+        stores.drop_database(ClickHouseTarget.from_config(cfg))
+    views = set(want) - {"meta", "live", "windows", "budget"}
+    assert views >= {"cost", "tokens", "sessions", "tools", "errors", "sample", "anomalies"}
+    assert want["sessions"]["total"] > 0 and want["sample"]["total"] > 0
+    for key in sorted(views):
+        _same(want[key], got[key], key)
+    for key, window in want["windows"].items():
+        _same(window["cost_usd"], got["windows"][key]["cost_usd"], f"windows.{key}")
+    assert want["meta"]["filterable"] == got["meta"]["filterable"]
+    for mine, theirs in zip(want["budget"]["periods"], got["budget"]["periods"], strict=True):
+        for key in ("period", "spent_usd", "requests", "limit_usd", "status"):
+            _same(mine[key], theirs[key], f"budget.{mine['period']}.{key}")

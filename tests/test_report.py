@@ -249,3 +249,81 @@ def test_no_database_yet_says_what_to_do(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2, result.output
     assert "no database at" in result.stderr and "otelcap serve" in result.stderr
+
+
+def test_cost_days_are_local_days_as_otelcap_query_cost_prints_them(recorded_db: Path) -> None:
+    """The report's days are those of the zone "today" is read in: the recordings ran at
+    22:08–22:13 UTC on 2026-11-27, which is the 28th in Kolkata (+05:30) and the 27th in Los
+    Angeles; each day's cost is `otelcap query cost --period day --timezone ZONE`'s."""
+    from zoneinfo import ZoneInfo
+
+    with contextlib.closing(DuckDBStore(recorded_db, read_only=True)) as store:
+
+        def run(name: str, values: dict[str, str]) -> pa.Table:
+            return querypack.run(store, name, values)
+
+        since = dt.datetime(2026, 11, 1)
+        for zone, day in (("Asia/Kolkata", "2026-11-28"), ("America/Los_Angeles", "2026-11-27")):
+            out = data.gather(run, since, NOW, report.available(), ZoneInfo(zone), details=0)
+            assert out["meta"]["queries"]["cost"]["tz"] == zone
+            cost = out["cost"]
+            days = [dict(zip(cost["columns"], row, strict=True)) for row in cost["rows"]]
+            shown = {r["period"] for r in days if r["model"] != "total"}
+            assert shown == {day}
+            want = querypack.run(
+                store, "cost", {"since": "2026-11-01", "period": "day", "tz": zone}
+            ).to_pylist()
+            assert [r["cost_usd"] for r in days] == pytest.approx([r["cost_usd"] for r in want])
+
+
+def test_tools_over_time_add_up_to_the_tools_table(recorded_db: Path) -> None:
+    """The tools view's per-day charts are tool-usage-by --by day: each tool's days add up to
+    its tool-usage row, calls, failures and rejections by source alike."""
+    with contextlib.closing(DuckDBStore(recorded_db, read_only=True)) as store:
+
+        def run(name: str, values: dict[str, str]) -> pa.Table:
+            return querypack.run(store, name, values)
+
+        out = data.gather(
+            run, dt.datetime(2026, 11, 1), NOW, report.available(), dt.timezone.utc, details=0
+        )
+
+    def objects(block: dict) -> list[dict]:
+        return [dict(zip(block["columns"], row, strict=True)) for row in block["rows"]]
+
+    tools = {r["tool"]: r for r in objects(out["tools"])}
+    days = objects(out["tools_by_day"])
+    assert {r["model"] for r in days} == {"2026-11-27"}  # the recordings' one (UTC) day
+    cols = ("calls", "failed", "rejected", "rejected_by_config", "rejected_by_user")
+    for tool, row in tools.items():
+        mine = [r for r in days if r["tool"] == tool]
+        assert mine, tool
+        for col in cols:
+            assert sum(r[col] for r in mine) == row[col], (tool, col)
+    assert sum(r["calls"] for r in tools.values()) > 0
+
+
+def test_cost_windows_are_whole_local_days_and_each_is_otelcap_query_cost(tmp_path: Path) -> None:
+    """The overview's windows come from one run of cost by day: today, yesterday, the last 7
+    and 30 days (today and the days before it) in Paris, each the total `otelcap query cost
+    --since START --until END` prints for its bounds."""
+    import test_budget
+
+    db = test_budget.make_db(tmp_path / "windows.duckdb", test_budget.COSTS)
+    now = test_budget.NOW.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    with contextlib.closing(DuckDBStore(db, read_only=True)) as store:
+
+        def run(name: str, values: dict[str, str]) -> pa.Table:
+            return querypack.run(store, name, values)
+
+        since = now - dt.timedelta(days=90)
+        out = data.gather(run, since, now, report.available(), test_budget.PARIS, details=0)
+        got = {k: w["cost_usd"] for k, w in out["windows"].items()}
+        assert got == pytest.approx(
+            {"today": 8.0, "yesterday": 11.0, "7d": 29.0, "prev_7d": 0.0, "30d": 163.0,
+             "prev_30d": 0.0}
+        )  # fmt: skip
+        assert out["windows"]["today"]["since"] == "2026-11-24T23:00:00.000Z"  # Paris midnight
+        for key, w in out["windows"].items():
+            total = querypack.run(store, "cost", {"since": w["since"], "until": w["until"]})
+            assert w["cost_usd"] == pytest.approx(total.to_pylist()[-1]["cost_usd"]), key

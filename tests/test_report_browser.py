@@ -39,7 +39,7 @@ NOW = dt.datetime(2026, 11, 28, 12, 0)  # the recordings ran on 2026-11-27, 22:0
 SINCE = "2026-11-01"
 ZONE = "Asia/Kolkata"  # UTC+05:30: a half-hour offset shows a time formatted in UTC at once
 VIEWS = ["overview", "cost", "sessions", "tools", "errors", "anomalies"]
-CHARTS = {"overview": 1, "cost": 2, "tools": 1, "errors": 1, "anomalies": 1}  # uPlot canvases
+CHARTS = {"overview": 1, "cost": 2, "tools": 3, "errors": 1, "anomalies": 1}  # uPlot canvases
 INSTALL = "apt-get install -y chromium chromium-driver (as .ci/run does)"
 
 
@@ -300,6 +300,13 @@ def test_sessions_search_and_sort(browser: Any, page: Path) -> None:
     cells = browser.find_elements(By.CSS_SELECTOR, f"#view-sessions tbody tr td:nth-child({nth})")
     values = [float(c.text.lstrip("$").replace(",", "")) for c in cells]
     assert values == sorted(values, reverse=True) and values[0] > values[-1]
+    # the columns the sessions view promises, project and version among them
+    for name in ("Project", "Version", "Duration", "Cost", "Tool calls", "Failures", "Outcome"):
+        assert name in heads, heads
+    projects = browser.find_elements(
+        By.CSS_SELECTOR, f"#view-sessions tbody tr td:nth-child({heads.index('Project') + 1})"
+    )
+    assert {c.text for c in projects} == {"(no repository)"}  # the recordings name none
 
 
 def test_renders_with_the_network_off(browser: Any, page: Path) -> None:
@@ -341,3 +348,107 @@ def test_an_empty_database_says_what_to_switch_on(
     assert "otelcap setup claude --write" in text
     _screenshot(browser, shots / "empty-overview-1280-light.png", 1280, "light")
     assert _errors(browser) == []
+
+
+def test_days_are_those_of_the_zone_the_report_was_written_in(
+    browser: Any, recorded_db: Path, tmp_path: Path
+) -> None:
+    """Written in Kolkata, the recordings' evening of 27 Nov UTC is 28 Nov: the per-day table
+    says so and names the zone."""
+    from zoneinfo import ZoneInfo
+
+    with contextlib.closing(DuckDBStore(recorded_db, read_only=True)) as store:
+        written = report.build(
+            lambda name, values: querypack.run(store, name, values),
+            tmp_path / "kolkata.html",
+            SINCE,
+            now=NOW,
+            tz=ZoneInfo(ZONE),
+        )
+    assert _data(written)["meta"]["tz"] == ZONE
+    _open(browser, written, "cost")
+    seen = browser.execute_script(
+        """
+        const t = document.querySelector('#view-cost details.perday table');
+        return {head: t.querySelector('thead th').textContent,
+                days: [...t.querySelectorAll('tbody tr')].map((r) => r.cells[0].textContent)};
+        """
+    )
+    assert seen["head"].startswith(f"Day ({ZONE})"), seen
+    assert [d for d in seen["days"] if d.strip()] == ["2026-11-28"], seen
+    assert _errors(browser) == []
+
+
+def test_budget_cards_warn_and_project_as_otelcap_budget_does(
+    browser: Any, recorded_db: Path, tmp_path: Path, shots: Path
+) -> None:
+    """With limits set, the overview shows each limited period's spend, status and projection
+    as `otelcap budget` computes them at the report's now: the recordings' $4.35 on 27 Nov
+    (UTC) is nothing of 28 Nov's day, 87 % of a $5 week (warning at 80 %) and over a $4
+    month."""
+    from conftest import make_config
+    from otelcap.ops import budget
+
+    limits = {"daily": 1.0, "weekly": 5.0, "monthly": 4.0}
+    with contextlib.closing(DuckDBStore(recorded_db, read_only=True)) as store:
+        written = report.build(
+            lambda name, values: querypack.run(store, name, values),
+            tmp_path / "budget.html",
+            SINCE,
+            now=NOW,
+            tz=dt.timezone.utc,
+            limits=limits,
+        )
+    cfg = make_config(
+        tmp_path, db_path=recorded_db, **{f"budget_{k}": v for k, v in limits.items()}
+    )
+    want = budget.status(cfg, NOW.replace(tzinfo=dt.timezone.utc))
+    assert [p.status for p in want.periods] == ["ok", "warning_80", "over"]
+    _open(browser, written, "overview")
+    cards = browser.execute_script(
+        """
+        return [...document.querySelectorAll('[data-budget]')].map((c) => ({
+          period: c.dataset.budget, status: c.dataset.status, value: Number(c.dataset.value),
+          text: c.textContent}));
+        """
+    )
+    assert [c["period"] for c in cards] == ["day", "week", "month"]
+    for card, p in zip(cards, want.periods, strict=True):
+        assert card["status"] == p.status
+        assert card["value"] == pytest.approx(p.spent_usd, abs=1e-9)
+        assert f"${p.projected_usd:,.2f} by its end" in card["text"], card
+    assert "over the limit" in cards[2]["text"] and "80 % used" in cards[1]["text"]
+    text = browser.execute_script("return document.body.innerText")
+    assert "[object" not in text and "null" not in text and "undefined" not in text
+    _screenshot(browser, shots / "overview-budget-1280-light.png", 1280, "light")
+    # no limits: the page says how to set them
+    with contextlib.closing(DuckDBStore(recorded_db, read_only=True)) as store:
+        unset = report.build(
+            lambda name, values: querypack.run(store, name, values),
+            tmp_path / "unset.html",
+            SINCE,
+            now=NOW,
+            tz=dt.timezone.utc,
+            limits={},
+        )
+    _open(browser, unset, "overview")
+    said = browser.execute_script(
+        "return [...document.querySelectorAll('[data-budget]')].map((c) => c.dataset.budget)"
+    )
+    assert said == ["none"]
+    assert "otelcap budget set --daily 20" in browser.find_element(By.ID, "view-overview").text
+    assert _errors(browser) == []
+
+
+def test_active_users_are_the_users_of_otelcap_query_cost_by_user(
+    browser: Any, page: Path, recorded_db: Path, tmp_path: Path
+) -> None:
+    args = ["query", "cost", "--by", "user", "--since", SINCE, "--until", NOW.isoformat()]
+    rows = _cli_json(args, recorded_db, tmp_path)
+    users = {r["user"] for r in rows if r["user"] not in ("(no user)", "total", "")}
+    assert users  # the recordings carry user.account_uuid
+    _open(browser, page, "overview")
+    shown = browser.execute_script(
+        "return Number(document.querySelector('[data-kpi=\"users\"]').dataset.value)"
+    )
+    assert shown == len(users)

@@ -164,6 +164,9 @@ def test_otelcap_ui_prints_the_running_servers_link_and_its_cost_is_otelcap_quer
     rows = _cli_json(["query", "cost", "--since", SINCE, "--until", until], env)
     assert total["model"] == rows[-1]["model"] == "total"
     assert total["cost_usd"] == rows[-1]["cost_usd"] > 1
+    # the budget card: the server's configured limits (none here), otelcap budget's periods
+    assert [p["period"] for p in data["budget"]["periods"]] == ["day", "week", "month"]
+    assert all(p["limit_usd"] is None for p in data["budget"]["periods"])
 
 
 def test_the_change_marker_moves_when_rows_are_stored(server_factory: Any, db: Path) -> None:

@@ -33,7 +33,7 @@ from selenium.webdriver.support.ui import Select  # noqa: E402
 from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
 
 SINCE = "2026-11-01"  # the recordings ran on 2026-11-27
-CHARTS = {"overview": 1, "cost": 2, "tools": 1, "errors": 1}  # at least this many canvases
+CHARTS = {"overview": 1, "cost": 2, "tools": 3, "errors": 1}  # at least this many canvases
 
 # one chromium for the module: test_report_browser's fixture, under the same name
 browser = report_browser.browser
@@ -216,4 +216,66 @@ def test_the_period_filter_refetches_and_keeps_the_url(browser: Any, origin: str
     assert "since=24h" in browser.current_url
     value = browser.find_element(By.CSS_SELECTOR, '[data-kpi="period-cost"]')
     assert float(value.get_attribute("data-value")) == 0
+    assert _errors(browser) == []
+
+
+def _page_state(browser: Any) -> dict[str, Any]:
+    """What the page shows now, read in one step (it redraws when an answer arrives)."""
+    state: dict[str, Any] = browser.execute_script(
+        """
+        const app = document.getElementById('app');
+        const card = document.querySelector('[data-kpi="period-cost"]');
+        const times = document.querySelectorAll('#top .sub time');
+        const options = {};
+        for (const s of document.querySelectorAll('#top select[data-filter]')) {
+          options[s.dataset.filter] = [...s.options].map((o) => o.value).filter((v) => v);
+        }
+        return {version: app.dataset.version, cost: card ? Number(card.dataset.value) : null,
+                until: times.length > 1 ? times[1].getAttribute('datetime') : null, options};
+        """
+    )
+    return state
+
+
+def test_model_and_team_filters_show_what_query_cost_prints_for_them(
+    browser: Any, origin: str, served: Service, tmp_path: Path
+) -> None:
+    """Each select of the page narrows every view to one label of `otelcap query cost --by X`,
+    and the cost shown is what `otelcap query cost --X VALUE` prints for the same period."""
+    _open(browser, origin, "overview")
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#top .filters[data-choices]")
+    )
+    env = {"OTELCAP_DATA_DIR": str(served.config.data_dir), "OTELCAP_CONFIG": str(tmp_path / "no")}
+    start = _page_state(browser)
+    assert {"model", "team"} <= set(start["options"]), start["options"]
+    narrowed = 0
+    for name in ("model", "team"):
+        for value in start["options"][name]:
+            _open(browser, origin, "overview")
+            before = _page_state(browser)["version"]
+            WebDriverWait(browser, 30).until(
+                lambda d, n=name: d.find_elements(By.CSS_SELECTOR, f'select[data-filter="{n}"]')
+            )
+            Select(
+                browser.find_element(By.CSS_SELECTOR, f'select[data-filter="{name}"]')
+            ).select_by_value(value)
+            WebDriverWait(browser, 30).until(lambda d, b=before: _page_state(d)["version"] != b)
+            shown = _page_state(browser)
+            assert f"{name}=" in browser.current_url
+            args = [
+                "query",
+                "cost",
+                "--since",
+                SINCE,
+                "--until",
+                shown["until"],
+                f"--{name}",
+                value,
+            ]
+            rows = _cli_json_server(args, env)
+            assert rows[-1]["model"] == "total"
+            assert shown["cost"] == pytest.approx(rows[-1]["cost_usd"], abs=1e-9), (name, value)
+            narrowed += shown["cost"] < start["cost"]
+    assert narrowed >= 2  # a filter that kept everything would pass the loop, not this
     assert _errors(browser) == []

@@ -1210,7 +1210,15 @@ def report(
         )
         with report_mod.pack_runner(cfg) as run:
             filters = {"model": model, "project": project, "user": user, "team": team}
-            path = report_mod.build(run, html, since, progress=progress, filters=filters)
+            path = report_mod.build(
+                run,
+                html,
+                since,
+                tz=config.zone(cfg),
+                progress=progress,
+                filters=filters,
+                limits=cfg.budget_limits,
+            )
     except OtelcapError as exc:
         progress("")
         _fail(exc)

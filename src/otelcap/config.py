@@ -175,6 +175,15 @@ class Config:
         return Path(self.report_dir).expanduser() if self.report_dir else self.data_dir / "reports"
 
     @property
+    def budget_limits(self) -> dict[str, float]:
+        """The spending limits in USD: daily, weekly, monthly (0: none)."""
+        return {
+            "daily": self.budget_daily,
+            "weekly": self.budget_weekly,
+            "monthly": self.budget_monthly,
+        }
+
+    @property
     def names_data(self) -> bool:
         """Whether this configuration names its data (--db or OTELCAP_DB, or another backend
         than the default) rather than falling back to the default file; a command that does
@@ -354,6 +363,14 @@ def parse_duration(text: str, what: str = "duration") -> dt.timedelta | None:
 
 
 _TIME_FORMS = "7d, 12h, 30m, 2w, now, 2026-11-01 or an ISO time"
+
+
+def zone(cfg: Config) -> dt.tzinfo:
+    """The configured zone (`timezone`, "" = the local one) as a tzinfo: where the report's
+    and the dashboard's days start."""
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(resolve_timezone(cfg.timezone))
 
 
 def resolve_timezone(name: str = "") -> str:

@@ -109,12 +109,15 @@ class Dashboard:
         version: Version | None = None,
         *,
         tz: dt.tzinfo | None = None,
+        limits: dict[str, float] | None = None,
         poll_s: float = POLL_S,
         port: int = 0,
     ) -> None:
         self.runner = runner
         self.version = version
         self.tz = tz
+        # the budget card's limits, as the configuration read at start holds them
+        self.limits = limits
         self.poll_s = poll_s
         self.host = "127.0.0.1"  # always loopback, whatever the receivers listen on
         self._port = port
@@ -252,7 +255,7 @@ class Dashboard:
         from otelcap import report
 
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        return report.parse_since(values.get("since") or DEFAULT_SINCE, now), now
+        return report.parse_since(values.get("since") or DEFAULT_SINCE, now, self.tz), now
 
     def _shared(
         self,
@@ -304,7 +307,14 @@ class Dashboard:
         filters = {k: values.get(k, "") for k in report_data.FILTERS}
         with self.runner() as run:
             out = report_data.gather(
-                run, start, now, self.available(), self.tz, filters=filters, details=0
+                run,
+                start,
+                now,
+                self.available(),
+                self.tz,
+                filters=filters,
+                details=0,
+                limits=self.limits,
             )
         if version is not None:
             out["live"] = {"version": version, "poll_ms": int(self.poll_s * 1000)}
@@ -493,10 +503,11 @@ def local_runner(config: Config) -> Runner:
 def serve_local(config: Config, port: int, on_ready: Callable[[Dashboard, str], None]) -> None:
     """Serve the dashboard over this configuration's data until SIGINT or SIGTERM."""
     from otelcap import access
+    from otelcap.config import zone
 
     with access.open(config):  # the data is there and readable, before a URL is printed
         pass
-    board = Dashboard(local_runner(config), port=port)
+    board = Dashboard(local_runner(config), tz=zone(config), limits=config.budget_limits, port=port)
     wake = threading.Event()
     previous = {s: signal.signal(s, lambda *_: wake.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from otelcap import __version__, access, logfmt, opsql, registry, report, statusline, storage
 from otelcap.config import Config, parse_duration
+from otelcap.config import zone as config_zone
 from otelcap.dashboard import Dashboard
 from otelcap.errors import ConfigError
 from otelcap.files import private_umask
@@ -147,7 +148,10 @@ class Service:
         # starts when the first ticket is asked for over the control endpoint.
         run_pack = report.store_runner(self.store)  # what `otelcap query` runs, no round trip
         self.dashboard = Dashboard(
-            lambda: contextlib.nullcontext(run_pack), version=self._stored_rows
+            lambda: contextlib.nullcontext(run_pack),
+            version=self._stored_rows,
+            tz=config_zone(config),
+            limits=config.budget_limits,
         )
         # Other commands reach the store through this loopback endpoint: DuckDB locks its
         # file, and the request counters, queue and spool live only in this process.
@@ -297,9 +301,6 @@ def _report_schedule(config: Config, run_pack: Run) -> ReportSchedule | None:
     every = parse_duration(config.report_every, "report_every")
     if every is None:
         return None
-    from zoneinfo import ZoneInfo
-
-    from otelcap.config import resolve_timezone
     from otelcap.report.schedule import ReportSchedule
 
     return ReportSchedule(
@@ -308,7 +309,8 @@ def _report_schedule(config: Config, run_pack: Run) -> ReportSchedule | None:
         every,
         config.report_keep,
         since=config.report_since,
-        tz=ZoneInfo(resolve_timezone(config.timezone)),
+        tz=config_zone(config),
+        limits=config.budget_limits,
     )
 
 

@@ -3,9 +3,9 @@ config file's [budget] table, with warnings at 80, 90 and 100% and a linear run-
 projection of each period's end.
 
 Periods are local: the day from midnight, the week from Monday (ISO), the month from the 1st,
-in the machine's time zone (TZ, else /etc/localtime). The rest of the query pack reads UTC
-days, so the boundaries are computed here, from a time-zone-aware `now`, and passed to the
-pack's `budget` query as instants: a configured zone later is a different `now.tzinfo`.
+in the configured zone (`timezone`; "" is the machine's: TZ, else the system's). The
+boundaries are computed from a time-zone-aware `now` (budgets.py) and passed to the pack's
+`budget` query as instants.
 """
 
 from __future__ import annotations
@@ -19,52 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from otelcap import config as config_mod
+from otelcap.budgets import (
+    Period,
+    PeriodStatus,
+    as_json,
+    periods,
+    query_values,
+    statuses,
+)
 from otelcap.config import BUDGET_PERIODS, Config
 from otelcap.errors import ConfigError
-
-PERIODS = (("day", "daily"), ("week", "weekly"), ("month", "monthly"))
-# (share of the limit spent, status), highest first: spending the whole limit is "over"
-LEVELS = ((1.0, "over"), (0.9, "warning_90"), (0.8, "warning_80"))
-
-
-@dataclass(frozen=True)
-class Period:
-    name: str  # day | week | month
-    start: dt.datetime  # time-zone aware
-    end: dt.datetime
-
-    def elapsed(self, now: dt.datetime) -> float:
-        """The share of the period gone by at `now`, 0-1, in real time: Python subtracts two
-        times of one zone by their clocks, so a 23-hour day would count 24 without the UTC."""
-        utc = dt.timezone.utc
-        start, end = self.start.astimezone(utc), self.end.astimezone(utc)
-        return min(1.0, max(0.0, (now.astimezone(utc) - start) / (end - start)))
-
-
-@dataclass(frozen=True)
-class PeriodStatus:
-    period: Period
-    spent_usd: float
-    requests: int
-    limit_usd: float | None  # None: no limit
-    elapsed: float  # the share of the period gone by, 0-1
-
-    @property
-    def used(self) -> float | None:
-        return None if self.limit_usd is None else self.spent_usd / self.limit_usd
-
-    @property
-    def projected_usd(self) -> float:
-        """Spend at the period's end if it goes on at the rate so far (spent / elapsed share).
-        Early in a period this swings: $1 in the first hour of a day projects $24."""
-        return self.spent_usd / self.elapsed if self.elapsed > 0 else self.spent_usd
-
-    @property
-    def status(self) -> str:
-        used = self.used
-        if used is None:
-            return "no_limit"
-        return next((name for share, name in LEVELS if used >= share), "ok")
 
 
 @dataclass(frozen=True)
@@ -79,51 +43,8 @@ class Report:
         return any(p.status == "over" for p in self.periods)
 
 
-def local_zone() -> dt.tzinfo:
-    """The machine's time zone, with its daylight-saving rules when it has a name (TZ, or
-    the zone /etc/localtime links to); else the current UTC offset."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    name = os.environ.get("TZ", "").lstrip(":")
-    if not name:
-        target = os.path.realpath("/etc/localtime")
-        name = target.split("/zoneinfo/", 1)[1] if "/zoneinfo/" in target else ""
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    zone = dt.datetime.now().astimezone().tzinfo
-    return zone if zone is not None else dt.timezone.utc
-
-
 def zone_name(now: dt.datetime) -> str:
     return str(getattr(now.tzinfo, "key", None) or now.tzname() or "UTC")
-
-
-def periods(now: dt.datetime) -> list[Period]:
-    """The day, ISO week and month holding `now`, in now's time zone. Lengths are real time:
-    a day that changes to summer time is 23 hours long."""
-    if now.tzinfo is None:
-        raise ValueError("periods() needs a time-zone-aware now")
-    zone = now.tzinfo
-    today = now.date()
-
-    def midnight(day: dt.date) -> dt.datetime:
-        return dt.datetime.combine(day, dt.time(), tzinfo=zone)
-
-    monday = today - dt.timedelta(days=today.weekday())
-    first = today.replace(day=1)
-    next_first = (first + dt.timedelta(days=32)).replace(day=1)
-    return [
-        Period("day", midnight(today), midnight(today + dt.timedelta(days=1))),
-        Period("week", midnight(monday), midnight(monday + dt.timedelta(days=7))),
-        Period("month", midnight(first), midnight(next_first)),
-    ]
-
-
-def _utc(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).isoformat()
 
 
 def _spend(config: Config, spans: list[Period], now: dt.datetime) -> list[dict[str, Any]]:
@@ -131,36 +52,17 @@ def _spend(config: Config, spans: list[Period], now: dt.datetime) -> list[dict[s
     the file read-only): the one place this module reads it."""
     from otelcap import access, querypack
 
-    starts = {f"{p.name}_start": _utc(p.start) for p in spans}
-    values: dict[str, str | None] = {
-        "since": min(starts.values(), key=dt.datetime.fromisoformat),
-        "until": _utc(now),
-        **starts,
-    }
     with access.open(config) as store:
-        table = querypack.run(store, "budget", values)
+        table = querypack.run(store, "budget", dict(query_values(spans, now)))
     return table.to_pylist()
 
 
 def status(config: Config, now: dt.datetime | None = None) -> Report:
     """Each period's spend so far against its limit. `now` must be time-zone aware; by
-    default it is the local clock."""
-    now = now or dt.datetime.now(local_zone())
+    default it is the clock in the configured zone."""
+    now = now or dt.datetime.now(config_mod.zone(config))
     spans = periods(now)
-    rows = {r["period"]: r for r in _spend(config, spans, now)}
-    out = []
-    for span, (_name, key) in zip(spans, PERIODS, strict=True):
-        limit = getattr(config, f"budget_{key}")
-        row = rows[span.name]
-        out.append(
-            PeriodStatus(
-                span,
-                float(row["spent_usd"] or 0.0),
-                int(row["requests"] or 0),
-                limit if limit > 0 else None,
-                span.elapsed(now),
-            )
-        )
+    out = statuses(_spend(config, spans, now), spans, config.budget_limits, now)
     return Report(now, zone_name(now), out)
 
 
@@ -235,22 +137,7 @@ def render(report: Report, fmt: str = "text") -> str:
                 "time_zone": report.zone,
                 "now": report.now.isoformat(),
                 "over": report.over,
-                "periods": [
-                    {
-                        "period": p.period.name,
-                        "start": p.period.start.isoformat(),
-                        "end": p.period.end.isoformat(),
-                        "spent_usd": p.spent_usd,
-                        "requests": p.requests,
-                        "limit_usd": p.limit_usd,
-                        "used_pct": None if p.used is None else 100 * p.used,
-                        "elapsed_pct": 100 * p.elapsed,
-                        "projected_usd": p.projected_usd,
-                        "projected_over": p.limit_usd is not None and p.projected_usd > p.limit_usd,
-                        "status": p.status,
-                    }
-                    for p in report.periods
-                ],
+                "periods": [as_json(p) for p in report.periods],
             },
             indent=2,
         )

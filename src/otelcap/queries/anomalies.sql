@@ -7,8 +7,9 @@
 -- param: threshold float 3.5 flag a day when |M| is above this (cost: when M is)
 -- param: min_history int 7 days of history a day needs in the 28 days before it to be judged
 -- param: min_requests int 20 model calls a day needs for its error rate and p95 to count
+-- param: tz text UTC the IANA time zone whose days are judged (the CLI passes the local one; --timezone, --utc)
 --
--- One row per UTC day and metric, for days with at least one model call (api_request or
+-- One row per day (in the zone tz) and metric, for days with at least one model call (api_request or
 -- api_error); a day without any is not a day of zero, so it is neither judged nor part of a
 -- baseline. Metrics:
 --   cost_usd             sum of api_request cost_usd; only rises are flagged (a cheap day is
@@ -38,13 +39,14 @@
 -- (before `until`) fell on that day: a jump that starts with one is a change to look at.
 WITH calls AS (
     SELECT
-        CAST(date_trunc('day', Timestamp) AS DATE) AS call_day,
+        CAST(date_trunc('day', timezone($tz, timezone('UTC', Timestamp))) AS DATE) AS call_day,
         EventName,
         CostUsd,
         CASE WHEN EventName = 'api_request' THEN DurationMs END AS request_ms
     FROM otel_logs
     WHERE EventName IN ('api_request', 'api_error')
-      AND Timestamp >= date_trunc('day', $since) - INTERVAL 56 DAY
+      -- 56 days of baselines, and one more: a local day starts up to 14 h from a UTC one
+      AND Timestamp >= date_trunc('day', $since) - INTERVAL 57 DAY
       AND Timestamp < $until
       AND ($session = '' OR SessionId = $session)
       -- include: log_filter
@@ -146,7 +148,10 @@ judged AS (
         sp.weekday_mad
     FROM series AS s
     LEFT JOIN spreads AS sp ON sp.spread_day = s.day AND sp.spread_metric = s.metric
-    WHERE s.day >= CAST(date_trunc('day', $since) AS DATE)
+    -- since's day in tz; since is kept after 1970-01-02, because ClickHouse's DATE wraps a
+    -- day before 1970 (1969-12-31 in Honolulu, for the default since) round to 2149
+    WHERE s.day >= CAST(date_trunc('day', timezone($tz, timezone('UTC',
+        greatest($since, CAST('1970-01-02' AS TIMESTAMP))))) AS DATE)
 ),
 chosen AS (
     SELECT
@@ -197,7 +202,7 @@ first_seen AS (
     GROUP BY Model
 ),
 firsts AS (
-    SELECT kind, name, CAST(date_trunc('day', first_at) AS DATE) AS first_day FROM first_seen
+    SELECT kind, name, CAST(date_trunc('day', timezone($tz, timezone('UTC', first_at))) AS DATE) AS first_day FROM first_seen
 ),
 new_versions AS (
     SELECT first_day AS version_day, string_agg(DISTINCT name, ', ' ORDER BY name) AS names

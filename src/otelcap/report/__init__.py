@@ -30,12 +30,14 @@ if TYPE_CHECKING:
 __all__ = ["build", "pack_runner", "parse_since", "store_runner"]
 
 
-def parse_since(since: str, now: dt.datetime) -> dt.datetime:
-    """--since as the pack reads it (30d, 12h, 2026-11-01, ISO); a usage error otherwise."""
+def parse_since(since: str, now: dt.datetime, tz: dt.tzinfo | None = None) -> dt.datetime:
+    """--since as the pack reads it (30d, 12h, 2026-11-01, ISO; a date or time without an
+    offset is one in `tz`, whose days the page shows); a usage error otherwise."""
     from otelcap.config import parse_time
+    from otelcap.report.data import zone_name
 
     try:
-        start = parse_time(since, now)
+        start = parse_time(since, now, zone_name(tz))
     except ValueError as exc:
         raise ConfigError(f"--since: {exc}") from None
     if start >= now:
@@ -81,13 +83,15 @@ def build(
     tz: dt.tzinfo | None = None,
     progress: Progress | None = None,
     filters: dict[str, str] | None = None,
+    limits: dict[str, float] | None = None,
 ) -> Path:
     """Gather the pack's answers for [since, now) and write the page to `path`; `filters`
-    (model, project, user, team: a label of `otelcap query cost --by X`) are fixed in it."""
+    (model, project, user, team: a label of `otelcap query cost --by X`) are fixed in it;
+    `limits` (Config.budget_limits) add the budget card."""
     from otelcap.report import data, page
 
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    start = parse_since(since, now)
+    start = parse_since(since, now, tz)
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"--html {path} is a directory: name the file to write, e.g. report.html")
@@ -100,7 +104,7 @@ def build(
         raise ConfigError(
             f"--{missing[0]}: this otelcap's query pack has no {missing[0]} filter; leave it out"
         )
-    answers = data.gather(run, start, now, pack, tz, progress, filters=chosen)
+    answers = data.gather(run, start, now, pack, tz, progress, filters=chosen, limits=limits)
     html = page.render(answers)
     tmp = path.with_name(f".{path.name}.tmp")
     try:

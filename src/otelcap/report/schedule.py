@@ -60,6 +60,7 @@ class ReportSchedule:
         since: str = "30d",
         tz: dt.tzinfo | None = None,
         clock: Callable[[], float] = time.time,
+        limits: dict[str, float] | None = None,
     ) -> None:
         self.run = run
         self.directory = Path(directory)
@@ -68,6 +69,7 @@ class ReportSchedule:
         self.since = since
         self.tz = tz
         self.clock = clock
+        self.limits = limits
         self.written: list[Path] = []
         self.failures = 0
         self._stop = threading.Event()
@@ -105,7 +107,14 @@ class ReportSchedule:
 
         now = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc)
         path = self.directory / file_name(now)
-        report.build(self.run, path, self.since, now=now.replace(tzinfo=None), tz=self.tz)
+        report.build(
+            self.run,
+            path,
+            self.since,
+            now=now.replace(tzinfo=None),
+            tz=self.tz,
+            limits=self.limits,
+        )
         os.chmod(path, files.FILE_MODE)  # sanitized, but the user's own: 0600 as everything
         self.written.append(path)
         for old in report_files(self.directory)[: -self.keep]:

@@ -3,14 +3,14 @@
 -- Do not edit: run `python -m otelcap.querybuild --render`.
 WITH calls AS (
   SELECT
-    CAST(dateTrunc('DAY', Timestamp) AS Nullable(DATE)) AS call_day,
+    CAST(dateTrunc('DAY', toTimeZone(Timestamp, {tz: String})) AS Nullable(DATE)) AS call_day,
     EventName,
     CostUsd,
     CASE WHEN EventName = 'api_request' THEN DurationMs END AS request_ms
   FROM otel_logs
   WHERE
     EventName IN ('api_request', 'api_error')
-    AND Timestamp >= dateTrunc('DAY', {since: DateTime64(9)}) - INTERVAL '56' DAY
+    AND /* 56 days of baselines, and one more: a local day starts up to 14 h from a UTC one */ Timestamp >= dateTrunc('DAY', {since: DateTime64(9)}) - INTERVAL '57' DAY
     AND Timestamp < {until: DateTime64(9)}
     AND (
       {session: String} = '' OR SessionId = {session: String}
@@ -173,8 +173,16 @@ WITH calls AS (
   FROM series AS s
   LEFT JOIN spreads AS sp
     ON sp.spread_day = s.day AND sp.spread_metric = s.metric
+  /* since's day in tz; since is kept after 1970-01-02, because ClickHouse's DATE wraps a */
+  /* day before 1970 (1969-12-31 in Honolulu, for the default since) round to 2149 */
   WHERE
-    s.day >= CAST(dateTrunc('DAY', {since: DateTime64(9)}) AS Nullable(DATE))
+    s.day >= CAST(dateTrunc(
+      'DAY',
+      toTimeZone(
+        GREATEST({since: DateTime64(9)}, CAST('1970-01-02' AS Nullable(DateTime))),
+        {tz: String}
+      )
+    ) AS Nullable(DATE))
 ), chosen AS (
   SELECT
     day,
@@ -305,7 +313,7 @@ WITH calls AS (
   SELECT
     kind,
     name,
-    CAST(dateTrunc('DAY', first_at) AS Nullable(DATE)) AS first_day
+    CAST(dateTrunc('DAY', toTimeZone(first_at, {tz: String})) AS Nullable(DATE)) AS first_day
   FROM first_seen
 ), new_versions AS (
   SELECT

@@ -115,7 +115,8 @@
       if (k === "name") continue;
       // the filters and these have flags of their own (`otelcap query --help`)
       const arg = /^[\w.:+\-]+$/.test(String(v)) ? String(v) : "'" + String(v).replace(/'/g, "'\\''") + "'";
-      cmd += ["since", "until", "session", "model", "project", "user", "team"].includes(k) ? ` --${k} ${arg}` : ` --param ${k}=${arg}`;
+      if (k === "tz") cmd += ` --timezone ${arg}`; // the zone of its day buckets
+      else cmd += ["since", "until", "session", "model", "project", "user", "team"].includes(k) ? ` --${k} ${arg}` : ` --param ${k}=${arg}`;
     }
     return cmd;
   }
@@ -281,11 +282,23 @@
     hasData = (costTotal.requests || 0) > 0 || allOutcome.sessions > 0;
   }
 
-  function utcDays() {
-    // every UTC day of the period, so a day without spending shows as no bar, not no day
+  // The pack's days are those of the zone otelcap was asked for (meta.tz: the server's, or
+  // the report writer's), which need not be the viewer's: labels name it.
+  function dayZone() {
+    return D.meta.tz || "UTC";
+  }
+  function dayUnit() {
+    return "Day (" + dayZone() + ")";
+  }
+  function zoneDate(iso) {
+    // the YYYY-MM-DD that holds this instant in dayZone() (en-CA writes dates that way)
+    return new Intl.DateTimeFormat("en-CA", { timeZone: dayZone(), year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(iso));
+  }
+  function periodDays() {
+    // every day of the period, so a day without spending shows as no bar, not no day
     const out = [];
-    const start = new Date(D.meta.since.slice(0, 10) + "T00:00:00Z");
-    const end = new Date(D.meta.until);
+    const start = new Date(zoneDate(D.meta.since) + "T00:00:00Z");
+    const end = new Date(zoneDate(D.meta.until) + "T00:00:00Z");
     for (let d = start; d <= end && out.length < 3700; d = new Date(d.getTime() + 86400000)) {
       out.push(d.toISOString().slice(0, 10));
     }
@@ -309,6 +322,50 @@
       detail ? el("div", { class: "detail" }, detail) : null);
   }
 
+  // otelcap budget's statuses: warnings at 80 and 90 % of a limit, over at 100 %
+  const BUDGET_SAID = { ok: ["ok", "good"], warning_80: ["80 % used", "warn"], warning_90: ["90 % used", "warn"], over: ["over the limit", "bad"] };
+  const BUDGET_PERIOD = { day: ["Today", "the day"], week: ["This week", "the week"], month: ["This month", "the month"] };
+  function budgetCards(root) {
+    const b = D.budget;
+    if (!b) return; // a report of an otelcap without budgets
+    root.append(el("h2", {}, "Budget"));
+    const limited = b.periods.filter((p) => p.limit_usd !== null);
+    if (!limited.length) {
+      root.append(el("p", { class: "note", "data-budget": "none" }, "No spending limits set: ",
+        el("code", {}, "otelcap budget set --daily 20 --monthly 400"), " sets them (a running otelcap serve reads them when it starts); they show here with warnings at 80, 90 and 100 % and the spend projected to each period's end."));
+      return;
+    }
+    const cards = el("div", { class: "cards" });
+    const bars = [];
+    for (const p of limited) {
+      const [label, end] = BUDGET_PERIOD[p.period];
+      const [said, tone] = BUDGET_SAID[p.status] || [p.status, ""];
+      const bar = el("div", { class: "split" }, el("div", { class: tone, "data-share": Math.min(1, p.used_pct / 100) }));
+      bars.push(bar);
+      cards.append(el("div", { class: "card budget " + tone, "data-budget": p.period, "data-status": p.status, "data-value": p.spent_usd },
+        el("div", { class: "label" }, label + " · limit " + usd(p.limit_usd)),
+        el("div", { class: "value" }, usd(p.spent_usd) + " ", el("span", { class: "badge " + tone }, said)),
+        bar,
+        el("div", { class: "detail" }, nf1.format(p.used_pct) + " % used, " + nf1.format(p.elapsed_pct) + " % of " + end + " gone; at this rate " + usd(p.projected_usd) + " by its end",
+          p.projected_over && p.status !== "over" ? [" ", el("b", { class: "trend-up" }, "(projected over)")] : null)));
+    }
+    root.append(cards);
+    for (const bar of bars) for (const part of bar.children) part.style.width = (Number(part.dataset.share) || 0) * 100 + "%";
+    root.append(el("p", { class: "note" }, "All spending up to ", when(b.now), ", whatever the filters; periods in " + b.zone + "."));
+    root.append(source("budget"));
+  }
+
+  function usersCard() {
+    // cost --by user --period month: rows per month and user id, "(no user)" without one
+    if (!D.users) return null;
+    const rows = objects(D.users).filter((r) => r.model !== "total");
+    const known = new Set(rows.map((r) => r.model).filter((u) => u !== "(no user)"));
+    const none = rows.filter((r) => r.model === "(no user)").reduce((n, r) => n + (r.requests || 0), 0);
+    return card("Active users", int(known.size),
+      "user ids with API requests" + (none ? "; " + int(none) + " requests without one" : ""),
+      { "data-kpi": "users", "data-value": known.size });
+  }
+
   function viewOverview(root) {
     if (!hasData) {
       root.append(empty("No Claude Code telemetry in this period.", SETUP_HINT + "; then run the report again."));
@@ -322,6 +379,7 @@
       trendCard("Last 7 days", "7d", "prev_7d", "the 7 days before"),
       trendCard("Last 30 days", "30d", "prev_30d", "the 30 days before"),
     ));
+    budgetCards(root);
     const prompts = sessions.reduce((s, r) => s + (r.prompts || 0), 0);
     const prod = outcomes.productive || { sessions: 0, cost_usd: 0 };
     const waste = outcomes.wasted || { sessions: 0, cost_usd: 0 };
@@ -334,6 +392,7 @@
     root.append(el("div", { class: "cards" },
       card("Sessions", int(allOutcome.sessions), D.sessions.total > D.sessions.rows.length
         ? "the " + int(D.sessions.rows.length) + " most recent are listed" : null, { "data-kpi": "sessions", "data-value": allOutcome.sessions }),
+      usersCard(),
       card("Prompts", int(prompts), "in the listed sessions", { "data-kpi": "prompts", "data-value": prompts }),
       card("Cache hit ratio", pct(tokensTotal.cache_hit_ratio), "cache reads / all input tokens", { "data-kpi": "cache-hit" }),
       card("Cost per commit", allOutcome.commits ? usd(allOutcome.cost_per_commit_usd) : "–",
@@ -350,17 +409,17 @@
     ));
     // widths from the data, set through CSSOM (the policy allows no style attributes)
     for (const part of split.children) part.style.width = (Number(part.dataset.share) || 0) * 100 + "%";
-    root.append(source("cost", "cost_today", "tokens", "outcomes", "sessions"));
+    root.append(source("cost", "cost_days", "tokens", "outcomes", "sessions", "users"));
 
     if (!costByDay.length) return;
     root.append(el("h2", {}, "Cost by day"));
-    const box = chartBox("Cost per UTC day, by model (USD)");
+    const box = chartBox("Cost per day, by model (USD)");
     root.append(box);
     root.draw = () => drawCostChart(box);
   }
 
   function dayLayers(valueOf, keys) {
-    const days = utcDays();
+    const days = periodDays();
     const index = Object.fromEntries(days.map((d, i) => [d, i]));
     const layers = keys.map((k) => ({ label: k.label, values: days.map(() => 0) }));
     for (const r of costByDay) {
@@ -381,7 +440,7 @@
   function drawCostChart(box) {
     const keys = models().map((m) => ({ label: m || "(no model)", match: (r) => r.model === m }));
     const { days, layers } = dayLayers((r) => r.cost_usd, keys);
-    stackedBars(box, dayLabels(days), layers, "Cost (USD)", usd, "Day (UTC)");
+    stackedBars(box, dayLabels(days), layers, "Cost (USD)", usd, dayUnit());
   }
 
   function viewCost(root) {
@@ -390,8 +449,8 @@
       root.append(empty("No API requests in this period.", SETUP_HINT + "."));
       return;
     }
-    const costBox = chartBox("Cost per UTC day, by model (USD)");
-    const tokBox = chartBox("Tokens per UTC day, by type");
+    const costBox = chartBox("Cost per day, by model (USD)");
+    const tokBox = chartBox("Tokens per day, by type");
     root.append(costBox, tokBox);
     const blocks = objects(D.blocks);
     let blockBox = null;
@@ -405,7 +464,7 @@
         ["input", "input_tokens"], ["output", "output_tokens"], ["cache read", "cache_read_tokens"], ["cache creation", "cache_creation_tokens"],
       ].map(([label, col]) => ({ label, col, match: () => true }));
       const { days, layers } = dayLayers((r, k) => r[k.col] || 0, types);
-      stackedBars(tokBox, dayLabels(days), layers, "Tokens", compact, "Day (UTC)");
+      stackedBars(tokBox, dayLabels(days), layers, "Tokens", compact, dayUnit());
       if (blockBox) {
         const labels = blocks.map((b) => blockFmt.format(new Date(b.block_start)));
         stackedBars(blockBox, labels, [{ label: "cost", values: blocks.map((b) => b.cost_usd || 0) }], "Cost (USD)", usd, "Block start (local time)");
@@ -425,7 +484,7 @@
     // every day and model: the long table `otelcap query cost` prints, folded
     const perDay = el("details", { class: "perday" }, el("summary", {}, "Per day and model: " + int(costRows.length) + " rows"));
     perDay.append(table([
-      { key: "period", label: "Day (UTC)" },
+      { key: "period", label: dayUnit() },
       { key: "model", label: "Model" },
       { key: "requests", label: "Requests", num: true, fmt: int },
       { key: "input_tokens", label: "Input", num: true, fmt: int },
@@ -457,11 +516,12 @@
       return;
     }
     const count = el("span", { class: "muted" });
-    const search = el("input", { type: "search", placeholder: "Search id, version, model, terminal…", "aria-label": "Search sessions", value: sessionSearch });
+    const search = el("input", { type: "search", placeholder: "Search id, project, version, model…", "aria-label": "Search sessions", value: sessionSearch });
     root.append(el("div", { class: "toolbar" }, search, count));
     const cols = [
       { key: "started", label: "Started", fmt: (v) => when(v) },
       { key: "session_id", label: "Session", fmt: (v) => el("code", {}, v.slice(0, 8)) },
+      { key: "project", label: "Project" },
       { key: "cost_usd", label: "Cost", num: true, fmt: usd },
       { key: "duration_s", label: "Duration", num: true, fmt: seconds },
       { key: "prompts", label: "Prompts", num: true, fmt: int },
@@ -477,7 +537,7 @@
     ];
     const match = (r) => {
       if (!sessionSearch) return true;
-      const hay = [r.session_id, r.app_version, r.models, r.terminal].join(" ").toLowerCase();
+      const hay = [r.session_id, r.project, r.app_version, r.models, r.terminal].join(" ").toLowerCase();
       return sessionSearch.toLowerCase().split(/\s+/).every((w) => hay.includes(w));
     };
     const t = table(cols, sessions, {
@@ -540,7 +600,7 @@
         card("Cost", usd(row.cost_usd), int(row.api_requests) + " API requests", { "data-kpi": "session-cost", "data-value": row.cost_usd }),
         card("Started", when(row.started, timeFmt), [when(row.started, dateFmt), ", " + seconds(row.duration_s) + " long, " + seconds(row.active_time_s) + " active"]),
         card("Prompts", int(row.prompts), int(row.tool_calls) + " tool calls, " + int(row.tool_failures) + " failed, " + int(row.rejections) + " rejected"),
-        card("Claude Code", row.app_version || "–", row.models || "no model calls"),
+        card("Claude Code", row.app_version || "–", [row.models || "no model calls", row.project ? " · " + row.project : ""]),
         card("Outcome", outcomeOf(row), int(row.commits) + " commits, " + int(row.pull_requests) + " PRs, +" + int(row.lines_added) + "/−" + int(row.lines_removed) + " lines"),
       ));
     }
@@ -621,6 +681,33 @@
     }
   }
 
+  function toolsOverTime(root) {
+    // tool-usage-by --by day: one row per tool and day (its day column is named model)
+    const rows = objects(D.tools_by_day);
+    if (!rows.length) return;
+    const days = periodDays();
+    const index = Object.fromEntries(days.map((d, i) => [d, i]));
+    const sum = (cols) => cols.map((col) => {
+      const values = days.map(() => 0);
+      for (const r of rows) if (index[r.model] !== undefined) values[index[r.model]] += r[col] || 0;
+      return values;
+    });
+    const [ok, failed, byConfig, byHook, byUser, other] = sum(["succeeded", "failed", "rejected_by_config", "rejected_by_hook", "rejected_by_user", "rejected_other"]);
+    root.append(el("h3", {}, "Over time"));
+    const calls = chartBox("Tool calls per day: succeeded and failed");
+    const rejected = chartBox("Rejected tool uses per day, by who rejected them");
+    root.append(calls, rejected);
+    const before = root.draw;
+    root.draw = () => {
+      if (before) before();
+      stackedBars(calls, dayLabels(days), [{ label: "succeeded", values: ok }, { label: "failed", values: failed }], "Calls", int, dayUnit());
+      stackedBars(rejected, dayLabels(days), [
+        { label: "config", values: byConfig }, { label: "hook", values: byHook }, { label: "user", values: byUser }, { label: "other", values: other },
+      ], "Rejections", int, dayUnit());
+    };
+    root.append(source("tools_by_day"));
+  }
+
   function viewTools(root) {
     const tools = objects(D.tools);
     root.append(el("h2", {}, "Tools"));
@@ -646,6 +733,7 @@
         { key: "rejected_by_user", label: "by user", num: true, fmt: int },
       ], tools, { sortable: true }));
       root.append(source("tools"));
+      toolsOverTime(root);
     }
     const lat = objects(D.latency);
     root.append(el("h2", {}, "API latency by model"));
@@ -792,9 +880,9 @@
   }
 
   const METRICS = {
-    cost_usd: ["Cost per UTC day (USD)", "Cost (USD)", usd],
-    api_error_rate: ["API error rate per UTC day", "Failed model calls", pct],
-    api_duration_p95_ms: ["API request p95 duration per UTC day", "p95 duration", ms],
+    cost_usd: ["Cost per day (USD)", "Cost (USD)", usd],
+    api_error_rate: ["API error rate per day", "Failed model calls", pct],
+    api_duration_p95_ms: ["API request p95 duration per day", "p95 duration", ms],
   };
   function viewAnomalies(root) {
     root.append(el("h2", {}, "Anomalies"));
@@ -823,12 +911,12 @@
           { label: "value", values: mine.map((r) => r.value), color: colors[0] },
           { label: "baseline median", values: mine.map((r) => r.baseline_median), dash: [5, 4], points: false, color: colors[5] },
           { label: "flagged", values: mine.map((r) => (r.flagged ? r.value : null)), points: "only", color: colors[4] },
-        ], yLabel, fmt, "Day (UTC)"));
+        ], yLabel, fmt, dayUnit()));
       }
       const flagged = rows.filter((r) => r.flagged);
       if (flagged.length) {
         slot.append(el("h3", {}, "Flagged days"), table([
-          { key: "day", label: "Day (UTC)" },
+          { key: "day", label: dayUnit() },
           { key: "metric", label: "Metric" },
           { key: "value", label: "Value", num: true, fmt: (v, r) => (METRICS[r.metric] ? METRICS[r.metric][2](v) : v) },
           { key: "baseline_median", label: "Baseline median", num: true, fmt: (v, r) => (v === null ? "" : METRICS[r.metric] ? METRICS[r.metric][2](v) : v) },
@@ -893,8 +981,8 @@
   );
   function drawHeader() {
     sub.replaceChildren(when(D.meta.since), " – ", when(D.meta.until), " · times in ", zoneLabel(),
-      " · otelcap ", D.meta.otelcap, SERVED && D.live ? el("span", { class: "live", title: "refreshes by itself while the server stores more" },
-        " · live") : null);
+      " · otelcap ", D.meta.otelcap, ...(SERVED && D.live ? [el("span", { class: "live", title: "refreshes by itself while the server stores more" },
+        " · live")] : [])); // replaceChildren writes a null as the text "null"
     drawFilters();
   }
 
