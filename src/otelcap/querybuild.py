@@ -116,7 +116,8 @@ def render_clickhouse(query: Query) -> str:
             return node
         if isinstance(node, exp.DateBin):
             return exp.Anonymous(
-                this="toStartOfInterval", expressions=[node.expression.transform(override), node.this]
+                this="toStartOfInterval",
+                expressions=[node.expression.transform(override), node.this],
             )
         if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
             return exp.Anonymous(this="cityHash64", expressions=node.expressions)
