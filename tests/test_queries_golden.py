@@ -352,6 +352,70 @@ def test_cost_buckets_days_in_the_given_time_zone_on_both_engines(tmp_path: Path
         duck.close()
 
 
+# cost groups requests by UTC quarter hour before reading the zone's wall clock; a quarter
+# with an offset change inside it, or one a local day starts inside, is bucketed request by
+# request. Each pair here shares a quarter and falls on two days.
+_SPLIT_QUARTERS = [
+    # St. John's left daylight time at 00:01 local until 2011: 2010-11-07 02:31 UTC
+    # (00:01 NDT, -02:30) became 23:01 NST (-03:30) on 6 Nov
+    ("America/St_Johns", "2010-11-07T02:30:30", 1.0, "2010-11-07"),
+    ("America/St_Johns", "2010-11-07T02:32:00", 2.0, "2010-11-06"),
+    # Monrovia ran at -00:44:30 until 1972: its midnight is 00:44:30 UTC
+    ("Africa/Monrovia", "1971-06-01T00:40:00", 4.0, "1971-05-31"),
+    ("Africa/Monrovia", "1971-06-01T00:44:50", 8.0, "1971-06-01"),
+    # and a transition on a quarter's edge (Berlin, 2026-03-29 01:00 UTC): whole quarters
+    ("Europe/Berlin", "2026-03-29T00:59:59", 16.0, "2026-03-29"),
+    ("Europe/Berlin", "2026-03-28T22:59:00", 32.0, "2026-03-28"),
+    ("Europe/Berlin", "2026-03-28T23:00:00", 64.0, "2026-03-29"),
+]
+
+
+# Each engine's own day of a request, one by one: what cost's quarters must give back.
+_PER_REQUEST_DAYS = {
+    "duckdb": "SELECT CAST(date_trunc('day', timezone($tz, timezone('UTC', Timestamp))) AS DATE)"
+    " AS d, sum(CostUsd) AS c FROM otel_logs GROUP BY d",
+    "clickhouse": "SELECT CAST(dateTrunc('DAY', toTimeZone(Timestamp, {tz:String})) AS Date)"
+    " AS d, sum(CostUsd) AS c FROM otel_logs GROUP BY d",
+}
+
+
+def test_cost_splits_a_quarter_hour_a_zone_changes_in_on_both_engines(tmp_path: Path) -> None:
+    from zoneinfo import ZoneInfo
+
+    duck = DuckDBStore(tmp_path / "tz-split.duckdb")
+    duck.create_schema()
+    _requests_at(duck, [(when, cost) for _, when, cost, _ in _SPLIT_QUARTERS])
+    click = copy_to_chdb(duck)
+    try:
+        for zone in sorted({z for z, *_ in _SPLIT_QUARTERS}):
+            values = {"tz": zone}
+            answers = {}
+            for store in (duck, click):
+                rows = querypack.run(store, "cost", values).to_pylist()
+                got = {r["period"].isoformat(): r["cost_usd"] for r in rows if r["period"]}
+                one_by_one = store.query(_PER_REQUEST_DAYS[store.dialect], {"tz": zone})
+                want = {r["d"].isoformat(): r["c"] for r in one_by_one.to_pylist()}
+                assert got == want, (store.dialect, zone)  # sums of powers of two: exact
+                answers[store.dialect] = got
+            # DuckDB's days are those of Python's copy of the zone database; ClickHouse's
+            # copy puts St. John's 2010 change at 00:00 local, so there the engines differ
+            for z, when, _cost, day in _SPLIT_QUARTERS:
+                utc = dt.datetime.fromisoformat(when).replace(tzinfo=dt.timezone.utc)
+                assert utc.astimezone(ZoneInfo(z)).date().isoformat() == day, (z, when)
+            if zone != "America/St_Johns":
+                assert answers["duckdb"] == answers["clickhouse"], zone
+        # the split quarters are split: each zone's own pair lands on two days
+        split = querypack.run(duck, "cost", {"tz": "America/St_Johns"}).to_pylist()
+        days = {r["period"].isoformat(): r["cost_usd"] for r in split if r["period"]}
+        assert days["2010-11-06"] == 2.0 and days["2010-11-07"] == 1.0
+        monrovia = querypack.run(duck, "cost", {"tz": "Africa/Monrovia"}).to_pylist()
+        days = {r["period"].isoformat(): r["cost_usd"] for r in monrovia if r["period"]}
+        assert days["1971-05-31"] == 4.0 and days["1971-06-01"] == 8.0
+    finally:
+        click.close()
+        duck.close()
+
+
 BY = querypack.load("cost").param("by").choices
 assert querypack.load("tokens").param("by").choices == BY
 

@@ -17,6 +17,9 @@ engines by tests/test_queries_golden.py):
 - string_agg(DISTINCT x, sep ORDER BY x) → arrayStringConcat(arraySort(groupUniqArray(x))).
 - TIMESTAMP_NS → DateTime64(9): sqlglot has no ClickHouse name for it.
 - hash(…) → cityHash64(…): only used to tell series apart, never shown or compared.
+- time_bucket(INTERVAL n UNIT, ts) → toStartOfInterval(ts, INTERVAL n UNIT): sqlglot writes
+  DATE_BIN, which ClickHouse lacks. Only an intermediate grouping (cost's UTC quarter hours):
+  where a bucket starts is checked, not assumed.
 - `AS MATERIALIZED` on a CTE is dropped: a DuckDB planning hint; ClickHouse before 25.x has
   no such syntax.
 - `SETTINGS join_use_nulls = 1`: without it ClickHouse fills an outer join's missing side with
@@ -111,6 +114,11 @@ def render_clickhouse(query: Query) -> str:
                 )
             fail(node, "write timezone($tz, timezone('UTC', ts)): a naive UTC time to tz")
             return node
+        if isinstance(node, exp.DateBin):
+            return exp.Anonymous(
+                this="toStartOfInterval",
+                expressions=[node.expression.transform(override), node.this],
+            )
         if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
             return exp.Anonymous(this="cityHash64", expressions=node.expressions)
         if isinstance(node, exp.CTE) and node.args.get("materialized"):
