@@ -250,6 +250,12 @@ def test_an_error_sample_links_to_its_session_page(browser: Any, page: Path) -> 
     link = browser.find_element(By.CSS_SELECTOR, ".sample-link")
     session, prompt = link.get_attribute("href").split("#session/")[1].split("/")
     link.click()
+    # the page routes on hashchange, an event after the click: wait for the session's turn
+    WebDriverWait(browser, 10).until(
+        lambda d: d.find_elements(
+            By.CSS_SELECTOR, f'#view-session.active .turn[data-prompt="{prompt}"]'
+        )
+    )
     assert browser.execute_script("return document.getElementById('app').dataset.rendered") == (
         "session"
     )
