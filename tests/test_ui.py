@@ -264,3 +264,32 @@ def test_one_computation_serves_requests_until_rows_are_stored(
     again = json.loads(_get(url, "/api/data", cookie)[2])
     assert len(ran) > computed  # rows were stored: computed anew
     assert again["live"]["version"] != json.loads(first)["live"]["version"]
+
+
+def test_the_budget_card_follows_the_config_file_while_serve_runs(
+    db: Path, tmp_path: Path
+) -> None:
+    """`otelcap budget set` edits the config file of a running server: its dashboard shows the
+    new limit the next time it computes its data (no restart)."""
+    from conftest import make_config
+    from otelcap.ops import budget
+    from otelcap.service import Service
+
+    file = tmp_path / "config.toml"
+    budget.set_limits(file, {"daily": 5.0})
+    cfg = make_config(tmp_path, db_path=db, budget_daily=5.0)
+    svc = Service(cfg, config_file=file)
+    svc.start()
+    try:
+
+        def day_limit() -> object:
+            svc.dashboard._answers.clear()  # as when rows were stored, or after 60 s
+            return svc.dashboard.data({"since": SINCE})["budget"]["periods"][0]["limit_usd"]
+
+        assert day_limit() == 5.0
+        budget.set_limits(file, {"daily": 7.5})
+        assert day_limit() == 7.5
+        file.write_text("[budget\n")  # a file that no longer parses: the limits serve began with
+        assert day_limit() == 5.0
+    finally:
+        svc.stop()

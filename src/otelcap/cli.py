@@ -221,7 +221,7 @@ def serve(
         )
         from otelcap.service import Service
 
-        service = Service(cfg)
+        service = Service(cfg, config_file=config.config_file_path())
     except ConfigError as exc:
         _fail(exc)
 
@@ -1303,7 +1303,7 @@ def ui(
             )
             show(url, lead)
 
-        dashboard.serve_local(cfg, port, ready)
+        dashboard.serve_local(cfg, port, ready, config_file=config.config_file_path())
     except OtelcapError as exc:
         _fail(exc)
     typer.echo("otelcap ui stopped.")

@@ -365,6 +365,18 @@ def parse_duration(text: str, what: str = "duration") -> dt.timedelta | None:
 _TIME_FORMS = "7d, 12h, 30m, 2w, now, 2026-11-01 or an ISO time"
 
 
+def budget_limits_now(cfg: Config, config_file: Path | None) -> dict[str, float]:
+    """The spending limits as the config file and OTELCAP_BUDGET_* say now, so a running
+    server's dashboard shows what `otelcap budget set` wrote meanwhile; `cfg`'s when there is
+    no file to read (a configuration built in code) or the file no longer parses."""
+    if config_file is None:
+        return cfg.budget_limits
+    try:
+        return load(config_file=config_file).budget_limits
+    except ConfigError:
+        return cfg.budget_limits
+
+
 def zone(cfg: Config) -> dt.tzinfo:
     """The configured zone (`timezone`, "" = the local one) as a tzinfo: where the report's
     and the dashboard's days start."""

@@ -49,6 +49,8 @@ from otelcap.report import data as report_data
 from otelcap.report import page
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from otelcap.config import Config
     from otelcap.report.data import Run
 
@@ -109,14 +111,15 @@ class Dashboard:
         version: Version | None = None,
         *,
         tz: dt.tzinfo | None = None,
-        limits: dict[str, float] | None = None,
+        limits: Callable[[], dict[str, float]] | None = None,
         poll_s: float = POLL_S,
         port: int = 0,
     ) -> None:
         self.runner = runner
         self.version = version
         self.tz = tz
-        # the budget card's limits, as the configuration read at start holds them
+        # the budget card's limits, asked for each time the data is computed (the config
+        # file may have changed: otelcap budget set)
         self.limits = limits
         self.poll_s = poll_s
         self.host = "127.0.0.1"  # always loopback, whatever the receivers listen on
@@ -314,7 +317,7 @@ class Dashboard:
                 self.tz,
                 filters=filters,
                 details=0,
-                limits=self.limits,
+                limits=self.limits() if self.limits is not None else None,
             )
         if version is not None:
             out["live"] = {"version": version, "poll_ms": int(self.poll_s * 1000)}
@@ -500,14 +503,24 @@ def local_runner(config: Config) -> Runner:
     return runner
 
 
-def serve_local(config: Config, port: int, on_ready: Callable[[Dashboard, str], None]) -> None:
+def serve_local(
+    config: Config,
+    port: int,
+    on_ready: Callable[[Dashboard, str], None],
+    config_file: Path | None = None,
+) -> None:
     """Serve the dashboard over this configuration's data until SIGINT or SIGTERM."""
     from otelcap import access
-    from otelcap.config import zone
+    from otelcap.config import budget_limits_now, zone
 
     with access.open(config):  # the data is there and readable, before a URL is printed
         pass
-    board = Dashboard(local_runner(config), tz=zone(config), limits=config.budget_limits, port=port)
+    board = Dashboard(
+        local_runner(config),
+        tz=zone(config),
+        limits=lambda: budget_limits_now(config, config_file),
+        port=port,
+    )
     wake = threading.Event()
     previous = {s: signal.signal(s, lambda *_: wake.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -13,12 +13,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from otelcap import __version__, access, logfmt, opsql, registry, report, statusline, storage
-from otelcap.config import Config, parse_duration
+from otelcap.config import Config, budget_limits_now, parse_duration
 from otelcap.config import zone as config_zone
 from otelcap.dashboard import Dashboard
 from otelcap.errors import ConfigError
@@ -78,7 +79,11 @@ def use_arrow_pool_that_returns_memory() -> None:
 
 
 class Service:
-    def __init__(self, config: Config, store: Store | None = None) -> None:
+    def __init__(
+        self, config: Config, store: Store | None = None, *, config_file: Path | None = None
+    ) -> None:
+        """`config_file`: the file `config` was read from (the CLI's), read again for the
+        budget limits the dashboard shows."""
         self.config = config
         # The database, its WAL and spill files are DuckDB's to create: with this umask they
         # are 0600 (0700 for directories) like everything else otelcap writes (files.py).
@@ -151,7 +156,7 @@ class Service:
             lambda: contextlib.nullcontext(run_pack),
             version=self._stored_rows,
             tz=config_zone(config),
-            limits=config.budget_limits,
+            limits=lambda: budget_limits_now(config, config_file),
         )
         # Other commands reach the store through this loopback endpoint: DuckDB locks its
         # file, and the request counters, queue and spool live only in this process.

@@ -332,7 +332,7 @@
     const limited = b.periods.filter((p) => p.limit_usd !== null);
     if (!limited.length) {
       root.append(el("p", { class: "note", "data-budget": "none" }, "No spending limits set: ",
-        el("code", {}, "otelcap budget set --daily 20 --monthly 400"), " sets them (a running otelcap serve reads them when it starts); they show here with warnings at 80, 90 and 100 % and the spend projected to each period's end."));
+        el("code", {}, "otelcap budget set --daily 20 --monthly 400"), " sets them (a running dashboard shows them within a minute); they show here with warnings at 80, 90 and 100 % and the spend projected to each period's end."));
       return;
     }
     const cards = el("div", { class: "cards" });
