@@ -266,9 +266,7 @@ def test_one_computation_serves_requests_until_rows_are_stored(
     assert again["live"]["version"] != json.loads(first)["live"]["version"]
 
 
-def test_the_budget_card_follows_the_config_file_while_serve_runs(
-    db: Path, tmp_path: Path
-) -> None:
+def test_the_budget_card_follows_the_config_file_while_serve_runs(db: Path, tmp_path: Path) -> None:
     """`otelcap budget set` edits the config file of a running server: its dashboard shows the
     new limit the next time it computes its data (no restart)."""
     from conftest import make_config
