@@ -105,19 +105,16 @@ def _by_session(table: pa.Table, sessions: list[str]) -> dict[str, pa.Table]:
     return {sid: table.filter(pc.equal(column, sid)) for sid in sessions}
 
 
-def windows(now: dt.datetime, tz: dt.tzinfo | None) -> dict[str, tuple[dt.datetime, dt.datetime]]:
+def windows(now: dt.datetime, tz: dt.tzinfo) -> dict[str, tuple[dt.datetime, dt.datetime]]:
     """The overview's cost windows, each with the one before it for the trend: today (from
     midnight in `tz`) against yesterday, the last 7 and 30 days (today and the 6 or 29 days
     before it) against the 7 and 30 before. Whole days of `tz`, so one run of cost by day
     answers them all. Naive UTC, as the pack's parameters."""
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(zone_name(tz)) if tz is None else tz
-    today = now.replace(tzinfo=dt.timezone.utc).astimezone(zone).date()
+    today = now.replace(tzinfo=dt.timezone.utc).astimezone(tz).date()
 
     def midnight(days_before: int) -> dt.datetime:
         # the day's wall-clock midnight, then UTC: a DST day is 23 or 25 hours long
-        day = dt.datetime.combine(today - dt.timedelta(days=days_before), dt.time(), zone)
+        day = dt.datetime.combine(today - dt.timedelta(days=days_before), dt.time(), tz)
         return day.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
     return {
@@ -198,23 +195,20 @@ def _budget(
     run: Run,
     queries: dict[str, dict[str, str]],
     until: dt.datetime,
-    tz: dt.tzinfo | None,
+    tz: dt.tzinfo,
     limits: Mapping[str, float],
 ) -> dict[str, Any]:
     """The budget card: each period holding `until` (local day, ISO week, month) against its
     limit, with the status and projection `otelcap budget` gives."""
-    from zoneinfo import ZoneInfo
-
     from otelcap import budgets
 
-    zone = ZoneInfo(zone_name(tz)) if tz is None else tz
-    now = until.replace(tzinfo=dt.timezone.utc).astimezone(zone)
+    now = until.replace(tzinfo=dt.timezone.utc).astimezone(tz)
     spans = budgets.periods(now)
     values = budgets.query_values(spans, now)
     queries["budget"] = {"name": "budget", **values}
     rows = run("budget", values).to_pylist()
     periods = [budgets.as_json(p) for p in budgets.statuses(rows, spans, limits, now)]
-    return {"zone": zone_name(zone), "now": now.isoformat(), "periods": periods}
+    return {"zone": zone_name(tz), "now": now.isoformat(), "periods": periods}
 
 
 def zone_name(tz: dt.tzinfo | None) -> str:
@@ -252,8 +246,10 @@ def gather(
 
     say = progress or (lambda _msg: None)
     period = {"since": iso(since), "until": iso(until)}
-    # the queries' day buckets (cost by day, tokens by day) in the zone "today" is read in
+    # the queries' day buckets (cost by day, tokens by day) in the zone "today" is read in,
+    # resolved once: None is the local zone, as `otelcap query` reads it
     zone = {"tz": zone_name(tz)}
+    tz = ZoneInfo(zone["tz"]) if tz is None else tz
     chosen_filters = {k: v for k, v in (filters or {}).items() if k in FILTERS and v}
     queries: dict[str, dict[str, str]] = {}
 
@@ -279,12 +275,13 @@ def gather(
         }
     }
 
-    # the six windows from one run over their 60 days, not one run each (six scans: 0.2 s
-    # of the dashboard's 0.8 s at 1M events, 1.7 s at 10M)
+    # the six windows from one run over their 60 days, not one run each: with one each, cost
+    # ran 8 times for 357 ms of the page's data at 1M events (7 times, 2.3 s at 10M); now 3
+    # times, 195 ms (1.2 s at 10M; bench/ui.py --only served)
     cost_spans = windows(until, tz)
     first = min(start for start, _ in cost_spans.values())
     days = ask("cost_days", "cost", {"since": iso(first), "until": iso(until), "period": "day"})
-    out["windows"] = _window_costs(days, cost_spans, ZoneInfo(zone["tz"]) if tz is None else tz)
+    out["windows"] = _window_costs(days, cost_spans, tz)
 
     out["cost"] = to_json(ask("cost", "cost", {**period, "period": "day"}))
     out["tokens"] = to_json(ask("tokens", "tokens", period))
