@@ -152,11 +152,17 @@ class Service:
         # `otelcap ui`: the dashboard, on a loopback listener of its own (dashboard.py), which
         # starts when the first ticket is asked for over the control endpoint.
         run_pack = report.store_runner(self.store)  # what `otelcap query` runs, no round trip
+
+        # the budget limits as the config file says when a page is made: `otelcap budget set`
+        # while serve runs shows in the dashboard and the next scheduled report
+        def limits() -> dict[str, float]:
+            return budget_limits_now(config, config_file)
+
         self.dashboard = Dashboard(
             lambda: contextlib.nullcontext(run_pack),
             version=self._stored_rows,
             tz=config_zone(config),
-            limits=lambda: budget_limits_now(config, config_file),
+            limits=limits,
         )
         # Other commands reach the store through this loopback endpoint: DuckDB locks its
         # file, and the request counters, queue and spool live only in this process.
@@ -178,7 +184,7 @@ class Service:
             Retention(self.store, keep) if keep and isinstance(self.store, Prunable) else None
         )
         # `--report-every`: the HTML report written on a schedule from this server's store.
-        self.reports = _report_schedule(config, run_pack)
+        self.reports = _report_schedule(config, run_pack, limits)
         self._stopped = threading.Event()
 
     def ingest(self, signal_name: str, data: bytes) -> IngestResult:
@@ -302,7 +308,9 @@ class Service:
                 signal.signal(s, handler)
 
 
-def _report_schedule(config: Config, run_pack: Run) -> ReportSchedule | None:
+def _report_schedule(
+    config: Config, run_pack: Run, limits: Callable[[], dict[str, float]]
+) -> ReportSchedule | None:
     every = parse_duration(config.report_every, "report_every")
     if every is None:
         return None
@@ -315,7 +323,7 @@ def _report_schedule(config: Config, run_pack: Run) -> ReportSchedule | None:
         config.report_keep,
         since=config.report_since,
         tz=config_zone(config),
-        limits=config.budget_limits,
+        limits=limits,
     )
 
 

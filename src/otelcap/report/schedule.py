@@ -60,7 +60,7 @@ class ReportSchedule:
         since: str = "30d",
         tz: dt.tzinfo | None = None,
         clock: Callable[[], float] = time.time,
-        limits: dict[str, float] | None = None,
+        limits: Callable[[], dict[str, float]] | None = None,
     ) -> None:
         self.run = run
         self.directory = Path(directory)
@@ -69,7 +69,7 @@ class ReportSchedule:
         self.since = since
         self.tz = tz
         self.clock = clock
-        self.limits = limits
+        self.limits = limits  # asked at each report: the config file may have changed
         self.written: list[Path] = []
         self.failures = 0
         self._stop = threading.Event()
@@ -113,7 +113,7 @@ class ReportSchedule:
             self.since,
             now=now.replace(tzinfo=None),
             tz=self.tz,
-            limits=self.limits,
+            limits=self.limits() if self.limits is not None else None,
         )
         os.chmod(path, files.FILE_MODE)  # sanitized, but the user's own: 0600 as everything
         self.written.append(path)
