@@ -418,12 +418,13 @@
     root.draw = () => drawCostChart(box);
   }
 
-  function dayLayers(valueOf, keys) {
+  function dayLayers(valueOf, keys, rows = costByDay, dayOf = (r) => r.period) {
+    // one layer per key over every day of the period: the rows of a day added up per key
     const days = periodDays();
     const index = Object.fromEntries(days.map((d, i) => [d, i]));
     const layers = keys.map((k) => ({ label: k.label, values: days.map(() => 0) }));
-    for (const r of costByDay) {
-      const i = index[r.period];
+    for (const r of rows) {
+      const i = index[dayOf(r)];
       if (i === undefined) continue;
       keys.forEach((k, j) => { if (k.match(r)) layers[j].values[i] += valueOf(r, k); });
     }
@@ -685,14 +686,11 @@
     // tool-usage-by --by day: one row per tool and day (its day column is named model)
     const rows = objects(D.tools_by_day);
     if (!rows.length) return;
-    const days = periodDays();
-    const index = Object.fromEntries(days.map((d, i) => [d, i]));
-    const sum = (cols) => cols.map((col) => {
-      const values = days.map(() => 0);
-      for (const r of rows) if (index[r.model] !== undefined) values[index[r.model]] += r[col] || 0;
-      return values;
-    });
-    const [ok, failed, byConfig, byHook, byUser, other] = sum(["succeeded", "failed", "rejected_by_config", "rejected_by_hook", "rejected_by_user", "rejected_other"]);
+    const layers = (cols) => dayLayers((r, k) => r[k.col] || 0,
+      cols.map(([label, col]) => ({ label, col, match: () => true })), rows, (r) => r.model);
+    const callDays = layers([["succeeded", "succeeded"], ["failed", "failed"]]);
+    const rejectDays = layers([["config", "rejected_by_config"], ["hook", "rejected_by_hook"],
+      ["user", "rejected_by_user"], ["other", "rejected_other"]]);
     root.append(el("h3", {}, "Over time"));
     const calls = chartBox("Tool calls per day: succeeded and failed");
     const rejected = chartBox("Rejected tool uses per day, by who rejected them");
@@ -700,10 +698,8 @@
     const before = root.draw;
     root.draw = () => {
       if (before) before();
-      stackedBars(calls, dayLabels(days), [{ label: "succeeded", values: ok }, { label: "failed", values: failed }], "Calls", int, dayUnit());
-      stackedBars(rejected, dayLabels(days), [
-        { label: "config", values: byConfig }, { label: "hook", values: byHook }, { label: "user", values: byUser }, { label: "other", values: other },
-      ], "Rejections", int, dayUnit());
+      stackedBars(calls, dayLabels(callDays.days), callDays.layers, "Calls", int, dayUnit());
+      stackedBars(rejected, dayLabels(rejectDays.days), rejectDays.layers, "Rejections", int, dayUnit());
     };
     root.append(source("tools_by_day"));
   }
