@@ -48,19 +48,20 @@ quarter_periods AS (
     SELECT
         quarter_start,
         period_start,
-        period_start = CAST(date_trunc($period, timezone($tz, timezone('UTC', quarter_start + INTERVAL 899 SECOND))) AS DATE)
-            AND (hour(timezone($tz, timezone('UTC', quarter_start + INTERVAL 899 SECOND))) * 3600
-                 + minute(timezone($tz, timezone('UTC', quarter_start + INTERVAL 899 SECOND))) * 60
-                 + second(timezone($tz, timezone('UTC', quarter_start + INTERVAL 899 SECOND)))
-                 - hour(timezone($tz, timezone('UTC', quarter_start - INTERVAL 1 SECOND))) * 3600
-                 - minute(timezone($tz, timezone('UTC', quarter_start - INTERVAL 1 SECOND))) * 60
-                 - second(timezone($tz, timezone('UTC', quarter_start - INTERVAL 1 SECOND)))
+        period_start = CAST(date_trunc($period, last_local) AS DATE)
+            AND (hour(last_local) * 3600 + minute(last_local) * 60 + second(last_local)
+                 - hour(before_local) * 3600 - minute(before_local) * 60 - second(before_local)
                  + 86400) % 86400 = 900 AS whole
     FROM (
-        SELECT DISTINCT
+        -- each quarter's wall clock at its first and last seconds and a second before it;
+        -- read as hour/minute/second, which both engines give in the zone (ClickHouse's
+        -- zoned DateTime64 subtracts as instants, 900 s always)
+        SELECT
             quarter_start,
-            CAST(date_trunc($period, timezone($tz, timezone('UTC', quarter_start))) AS DATE) AS period_start
-        FROM request_quarters
+            CAST(date_trunc($period, timezone($tz, timezone('UTC', quarter_start))) AS DATE) AS period_start,
+            timezone($tz, timezone('UTC', quarter_start + INTERVAL 899 SECOND)) AS last_local,
+            timezone($tz, timezone('UTC', quarter_start - INTERVAL 1 SECOND)) AS before_local
+        FROM (SELECT DISTINCT quarter_start FROM request_quarters) AS distinct_quarters
     ) AS quarters
 ),
 requests AS (

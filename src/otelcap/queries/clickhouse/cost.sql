@@ -110,15 +110,24 @@ WITH request_quarters AS (
   SELECT
     quarter_start,
     period_start,
-    period_start = CAST(dateTrunc({period: String}, toTimeZone(quarter_start + INTERVAL '899' SECOND, {tz: String})) AS Nullable(DATE))
+    period_start = CAST(dateTrunc({period: String}, last_local) AS Nullable(DATE))
     AND (
-      HOUR(toTimeZone(quarter_start + INTERVAL '899' SECOND, {tz: String})) * 3600 + MINUTE(toTimeZone(quarter_start + INTERVAL '899' SECOND, {tz: String})) * 60 + SECOND(toTimeZone(quarter_start + INTERVAL '899' SECOND, {tz: String})) - HOUR(toTimeZone(quarter_start - INTERVAL '1' SECOND, {tz: String})) * 3600 - MINUTE(toTimeZone(quarter_start - INTERVAL '1' SECOND, {tz: String})) * 60 - SECOND(toTimeZone(quarter_start - INTERVAL '1' SECOND, {tz: String})) + 86400
+      HOUR(last_local) * 3600 + MINUTE(last_local) * 60 + SECOND(last_local) - HOUR(before_local) * 3600 - MINUTE(before_local) * 60 - SECOND(before_local) + 86400
     ) % 86400 = 900 AS whole
   FROM (
-    SELECT DISTINCT
+    /* each quarter's wall clock at its first and last seconds and a second before it; */
+    /* read as hour/minute/second, which both engines give in the zone (ClickHouse's */
+    /* zoned DateTime64 subtracts as instants, 900 s always) */
+    SELECT
       quarter_start,
-      CAST(dateTrunc({period: String}, toTimeZone(quarter_start, {tz: String})) AS Nullable(DATE)) AS period_start
-    FROM request_quarters
+      CAST(dateTrunc({period: String}, toTimeZone(quarter_start, {tz: String})) AS Nullable(DATE)) AS period_start,
+      toTimeZone(quarter_start + INTERVAL '899' SECOND, {tz: String}) AS last_local,
+      toTimeZone(quarter_start - INTERVAL '1' SECOND, {tz: String}) AS before_local
+    FROM (
+      SELECT DISTINCT
+        quarter_start
+      FROM request_quarters
+    ) AS distinct_quarters
   ) AS quarters
 ), requests AS (
   SELECT
