@@ -221,6 +221,11 @@ def attrs_map(kvs: pa.Array) -> pa.MapArray:
     need unique keys, and OTLP says keys must be unique without enforcing it."""
     if isinstance(kvs, pa.ChunkedArray):
         kvs = kvs.combine_chunks()
+    if kvs.null_count == len(kvs) or kvs.offsets[0] == kvs.offsets[-1]:
+        # No attribute at all (Claude Code's scopes have none): ~12 Arrow calls saved.
+        return pa.MapArray.from_arrays(
+            pa.array(np.zeros(len(kvs) + 1, np.int32)), _EMPTY, _EMPTY, type=MAP
+        )
     kvs = pc.fill_null(kvs, pa.scalar([], kvs.type)) if kvs.null_count else kvs
     items = pc.list_flatten(kvs)
     keys = pc.fill_null(_field(items, "key"), "")
@@ -229,6 +234,9 @@ def attrs_map(kvs: pa.Array) -> pa.MapArray:
     if len(keys) > 1 and _has_repeated_keys(kvs, keys):
         return _dedupe(offsets, keys, values)
     return pa.MapArray.from_arrays(offsets, keys, values, type=MAP)
+
+
+_EMPTY = pa.array([], pa.string())
 
 
 def _has_repeated_keys(kvs: pa.Array, keys: pa.Array) -> bool:
