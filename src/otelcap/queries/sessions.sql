@@ -57,14 +57,9 @@ by_prompt AS (
         SessionId AS prompt_session,
         arg_max(AppVersion, Timestamp) AS last_app_version,
         arg_max(TerminalType, Timestamp) AS last_terminal,
-        -- the repository, as --by project reads it (_fragments/log_group.sql); Claude Code
-        -- sends vcs.* only with OTEL_METRICS_INCLUDE_REPOSITORY=true
-        max(coalesce(
-            nullif(LogAttributes['vcs.repository.name'], ''),
-            nullif(ResourceAttributes['vcs.repository.name'], ''),
-            nullif(LogAttributes['vcs.repository.url.full'], ''),
-            nullif(ResourceAttributes['vcs.repository.url.full'], '')
-        )) AS last_project
+        -- the repository, as --by project reads it (_fragments/log_project.sql); Claude
+        -- Code sends vcs.* only with OTEL_METRICS_INCLUDE_REPOSITORY=true
+        max(nullif(Repository, '')) AS last_project
     FROM otel_logs
     WHERE EventName = 'user_prompt'
       AND Timestamp >= $since

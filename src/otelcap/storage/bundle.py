@@ -21,6 +21,7 @@ it may read.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ import pyarrow as pa
 
 from otelcap.errors import OtelcapError
 from otelcap.model import schema
-from otelcap.storage import layout, sqlguard
+from otelcap.storage import layout, sqlguard, upgrade
 from otelcap.storage.base import ddl_statements
 
 MANIFEST = "manifest.json"
@@ -84,13 +85,18 @@ def files_of(directory: Path, manifest: dict[str, Any], table: str) -> list[Path
     return [Path(directory) / f["path"] for f in manifest.get("files", []) if f["table"] == table]
 
 
-def parquet_select(table: str, source: str) -> str:
+def parquet_select(table: str, source: str, present: Collection[str] | None = None) -> str:
     """SELECT of the table's columns, in schema order and store types, from `source`: the
-    table's Parquet files as `parquet_source` reads them, or a registered Arrow dataset."""
+    table's Parquet files as `parquet_source` reads them, or a registered Arrow dataset.
+    Columns not `present` in the files (a bundle of an older otelcap) are computed from the
+    row as an upgraded file has them (storage/upgrade.py)."""
     cols = []
     for field in schema.TABLES[table]:
         name = quote_ident(field.name)
-        if pa.types.is_timestamp(field.type):
+        if present is not None and field.name not in present:
+            types = upgrade.column_types()[table]
+            cols.append(f"{upgrade.fill_sql(table, field.name, types[field.name])} AS {name}")
+        elif pa.types.is_timestamp(field.type):
             cols.append(f"make_timestamp_ns(epoch_ns({name})) AS {name}")
         elif pa.types.is_list(field.type) and pa.types.is_timestamp(field.type.value_type):
             cols.append(
@@ -99,6 +105,14 @@ def parquet_select(table: str, source: str) -> str:
         else:
             cols.append(name)
     return f"SELECT {', '.join(cols)} FROM {source}"
+
+
+def parquet_columns(files: list[Path]) -> set[str]:
+    """The columns every one of the files has (their footers, not their rows)."""
+    import pyarrow.parquet as pq
+
+    names = [set(pq.read_schema(f).names) for f in files]
+    return set.intersection(*names) if names else set()
 
 
 def parquet_source(files: list[Path]) -> str:
@@ -135,7 +149,8 @@ class BundleStore:
             files = files_of(self.directory, self.manifest, table)
             if files:
                 source = parquet_source(files)
-                view = f"CREATE VIEW {quote_ident(table)} AS {parquet_select(table, source)}"
+                select = parquet_select(table, source, parquet_columns(files))
+                view = f"CREATE VIEW {quote_ident(table)} AS {select}"
                 self._con.execute(view)
                 readable += [str(Path(f).resolve()) for f in files]
             else:  # not exported, or no rows: an empty table answers like an empty store

@@ -68,6 +68,16 @@ def ddl(ttl_days: int = DEFAULT_TTL_DAYS) -> list[tuple[str, str]]:
     return out
 
 
+def derived_column_ddl(table: str, column: str) -> str:
+    """A column's definition as schema/clickhouse writes it (type, DEFAULT, codec), without
+    its comment, for ALTER TABLE … ADD COLUMN."""
+    text = dict(ddl_statements("clickhouse"))[table]
+    m = re.search(rf"^\s*({re.escape(column)}\s.*?),?\s*(--.*)?$", text, re.MULTILINE)
+    if not m:
+        raise ValueError(f"schema/clickhouse/{table}.sql has no column {column}")
+    return m.group(1).rstrip(",")
+
+
 def escaped(text: str) -> str:
     """A String parameter's value as ClickHouse reads it (its Escaped format: a newline or a
     tab would end the value)."""

@@ -31,11 +31,13 @@ from urllib.parse import unquote, urlsplit
 import pyarrow as pa
 
 from otelcap.errors import ConfigError, StoreUnavailable
+from otelcap.model import schema
 from otelcap.storage.chcommon import (
     DEFAULT_TTL_DAYS,
     READ_SETTINGS,
     QueryFailed,
     ddl,
+    derived_column_ddl,
     has_uint32,
     naive_utc,
     param_text,
@@ -256,6 +258,7 @@ class ClickHouseStore:
         columns: dict[str, set[str]] = {}
         for table, column in described:
             columns.setdefault(table, set()).add(column)
+        self._add_derived(columns)
         self._columns = columns
         for table, engine, create in engines:
             if engine == "MergeTree" and "non_replicated_deduplication_window" not in create:
@@ -265,6 +268,34 @@ class ClickHouseStore:
                     db,
                     table,
                 )
+
+    def _add_derived(self, columns: dict[str, set[str]]) -> None:
+        """Give a table of an older otelcap (or a stock Collector's) the columns ClickHouse
+        derives by a DEFAULT (model/schema.py's DERIVED_LOG), which the query pack reads. Only
+        the table's metadata changes: ClickHouse computes the DEFAULT for parts written
+        before, as it reads them. A user without ALTER keeps working without them (warned)."""
+        for table, derived in (("otel_logs", schema.DERIVED_LOG),):
+            have = columns.get(table)
+            if have is None:
+                continue
+            for column, _type in derived:
+                if column in have:
+                    continue
+                definition = derived_column_ddl(table, column)
+                try:
+                    self._reader().command(
+                        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {definition}"
+                    )
+                except Exception as exc:
+                    log.warning(
+                        "could not add the column %s to %s (%s): the query pack's project "
+                        "labels and filters read it",
+                        column,
+                        table,
+                        _first_line(exc),
+                    )
+                    continue
+                have.add(column)
 
     def append(self, batches: dict[str, list[pa.RecordBatch]], token: str | None = None) -> None:
         """One insert per table. With a token, sending the same flush again is a no-op."""

@@ -24,6 +24,7 @@ DuckDB's own reader.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import threading
 from datetime import datetime
@@ -38,15 +39,21 @@ from otelcap.errors import ConfigError, StoreUnavailable
 from otelcap.files import private_dir, private_file
 from otelcap.model import schema
 from otelcap.procs import holder
-from otelcap.storage import layout, sqlguard
+from otelcap.storage import layout, sqlguard, upgrade
 from otelcap.storage.base import ddl_statements
-from otelcap.storage.bundle import parquet_select, parquet_source, quote_literal
+from otelcap.storage.bundle import (
+    parquet_columns,
+    parquet_select,
+    parquet_source,
+    quote_literal,
+)
 
 _LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")  # DuckDB names the holder: "... (PID 8830)"
 
 # The file is attached under this name rather than opened as the connection's own database,
 # because only ATTACH takes ROW_GROUP_SIZE; every cursor must `USE` it (see `_cursor`).
 ALIAS = "otelcap"
+log = logging.getLogger(__name__)
 
 
 class DuckDBStore:
@@ -113,6 +120,18 @@ class DuckDBStore:
                     f"(e.g. 512MB, 2GB): {exc}"
                 ) from None
 
+        # Tables of an older otelcap lack columns the pack reads: added and filled now when
+        # the file is opened to write, computed by views on each reading connection when not.
+        self._lacking: dict[str, list[str]] = {}
+        try:
+            self._lacking = upgrade.lacking(self._con, ALIAS)
+            if not read_only:
+                for column in upgrade.upgrade(self._con, self._lacking):
+                    log.warning("%s: added %s (written by an older otelcap)", self.path, column)
+                self._lacking = {}
+        except duckdb.Error as exc:
+            self._con.close()
+            raise ConfigError(f"cannot upgrade the tables of {self.path}: {exc}") from None
         if not read_only:
             # DuckDB checkpoints when the WAL reaches 16 MB, about every 16k Claude Code log
             # rows; each checkpoint recompresses the open row group and stalls the commit that
@@ -171,9 +190,7 @@ class DuckDBStore:
                     source = self._incoming[table]
                     source.table = rows
                     try:
-                        con.execute(
-                            f'INSERT INTO "{table}" BY NAME SELECT * FROM {_incoming_view(table)}'
-                        )
+                        con.execute(_insert_sql(table, rows.schema))
                     finally:
                         source.table = None  # the flush's rows are not kept alive
                 con.commit()
@@ -192,6 +209,8 @@ class DuckDBStore:
         cur = self._con.cursor()
         cur.execute(f"USE {ALIAS}")
         cur.execute("SET enable_progress_bar = false")  # a setting of each connection
+        if self._lacking:  # only a read-only store of an older file: it cannot be altered
+            upgrade.compat_views(cur, ALIAS, self._lacking)
         return cur
 
     def merge_parquet(self, table: str, files: list[Path]) -> tuple[int, int]:
@@ -228,7 +247,7 @@ class DuckDBStore:
                     source = "incoming_files"
                 else:
                     source = parquet_source(files)
-                incoming = f"({parquet_select(table, source)})"
+                incoming = f"({parquet_select(table, source, parquet_columns(files))})"
                 stored = f'"{table}"'
                 if table == layout.TABLE:
                     # A bundle's maps are whole; the table's rows are whole (written before
@@ -310,6 +329,17 @@ def _locked(path: str, message: str) -> str:
         "is an `otelcap serve` of another data directory, run this command with its "
         "OTELCAP_DATA_DIR (it then goes through that server); otherwise stop it, or use --db."
     )
+
+
+def _insert_sql(table: str, incoming: pa.Schema) -> str:
+    """The flush's INSERT: the batch's columns by name, and those the store derives from the
+    sanitized maps (storage/upgrade.py), computed by DuckDB in the same statement."""
+    derived = "".join(
+        f', {sql} AS "{col}"'
+        for col, sql in upgrade.derived_sql(table).items()
+        if col not in incoming.names
+    )
+    return f'INSERT INTO "{table}" BY NAME SELECT *{derived} FROM {_incoming_view(table)}'
 
 
 def _incoming_view(table: str) -> str:

@@ -17,13 +17,7 @@ WITH calls AS (
     )
     AND (
       {project: String} = ''
-      OR COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      ) = {project: String}
+      OR COALESCE(nullIf(Repository, ''), '(no repository)') = {project: String}
     )
     AND (
       {user: String} = ''
@@ -234,13 +228,7 @@ WITH calls AS (
     )
     AND (
       {project: String} = ''
-      OR COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      ) = {project: String}
+      OR COALESCE(nullIf(Repository, ''), '(no repository)') = {project: String}
     )
     AND (
       {user: String} = ''
@@ -279,13 +267,7 @@ WITH calls AS (
     )
     AND (
       {project: String} = ''
-      OR COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      ) = {project: String}
+      OR COALESCE(nullIf(Repository, ''), '(no repository)') = {project: String}
     )
     AND (
       {user: String} = ''

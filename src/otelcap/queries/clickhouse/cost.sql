@@ -11,13 +11,7 @@ WITH request_quarters AS (
       WHEN 'model'
       THEN Model
       WHEN 'project'
-      THEN COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      )
+      THEN COALESCE(nullIf(Repository, ''), '(no repository)')
       WHEN 'user'
       THEN COALESCE(
         nullIf(LogAttributes['user.email'], ''),
@@ -69,13 +63,7 @@ WITH request_quarters AS (
     )
     AND (
       {project: String} = ''
-      OR COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      ) = {project: String}
+      OR COALESCE(nullIf(Repository, ''), '(no repository)') = {project: String}
     )
     AND (
       {user: String} = ''
@@ -152,13 +140,7 @@ WITH request_quarters AS (
       WHEN 'model'
       THEN Model
       WHEN 'project'
-      THEN COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      )
+      THEN COALESCE(nullIf(Repository, ''), '(no repository)')
       WHEN 'user'
       THEN COALESCE(
         nullIf(LogAttributes['user.email'], ''),
@@ -210,13 +192,7 @@ WITH request_quarters AS (
     )
     AND (
       {project: String} = ''
-      OR COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      ) = {project: String}
+      OR COALESCE(nullIf(Repository, ''), '(no repository)') = {project: String}
     )
     AND (
       {user: String} = ''

@@ -90,13 +90,7 @@ WITH failures AS (
       )
       AND (
         {project: String} = ''
-        OR COALESCE(
-          nullIf(LogAttributes['vcs.repository.name'], ''),
-          nullIf(ResourceAttributes['vcs.repository.name'], ''),
-          nullIf(LogAttributes['vcs.repository.url.full'], ''),
-          nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-          '(no repository)'
-        ) = {project: String}
+        OR COALESCE(nullIf(Repository, ''), '(no repository)') = {project: String}
       )
       AND (
         {user: String} = ''
@@ -188,13 +182,7 @@ WITH failures AS (
     )
     AND (
       {project: String} = ''
-      OR COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      ) = {project: String}
+      OR COALESCE(nullIf(Repository, ''), '(no repository)') = {project: String}
     )
     AND (
       {user: String} = ''
@@ -268,13 +256,7 @@ WITH failures AS (
     )
     AND (
       {project: String} = ''
-      OR COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      ) = {project: String}
+      OR COALESCE(nullIf(Repository, ''), '(no repository)') = {project: String}
     )
     AND (
       {user: String} = ''
@@ -308,13 +290,7 @@ WITH failures AS (
     )
     AND (
       {project: String} = ''
-      OR COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      ) = {project: String}
+      OR COALESCE(nullIf(Repository, ''), '(no repository)') = {project: String}
     )
     AND (
       {user: String} = ''

@@ -33,13 +33,7 @@ WITH turns AS (
     )
     AND (
       {project: String} = ''
-      OR COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      ) = {project: String}
+      OR COALESCE(nullIf(Repository, ''), '(no repository)') = {project: String}
     )
     AND (
       {user: String} = ''

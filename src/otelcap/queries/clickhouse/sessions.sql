@@ -28,13 +28,7 @@ WITH by_session AS (
     )
     AND (
       {project: String} = ''
-      OR COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      ) = {project: String}
+      OR COALESCE(nullIf(Repository, ''), '(no repository)') = {project: String}
     )
     AND (
       {user: String} = ''
@@ -75,13 +69,7 @@ WITH by_session AS (
     )
     AND (
       {project: String} = ''
-      OR COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      ) = {project: String}
+      OR COALESCE(nullIf(Repository, ''), '(no repository)') = {project: String}
     )
     AND (
       {user: String} = ''
@@ -109,14 +97,7 @@ WITH by_session AS (
     SessionId AS prompt_session,
     argMax(AppVersion, Timestamp) AS last_app_version,
     argMax(TerminalType, Timestamp) AS last_terminal,
-    MAX(
-      COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], '')
-      )
-    ) AS last_project /* the repository, as --by project reads it (_fragments/log_group.sql); Claude Code */ /* sends vcs.* only with OTEL_METRICS_INCLUDE_REPOSITORY=true */
+    MAX(nullIf(Repository, '')) AS last_project /* the repository, as --by project reads it (_fragments/log_project.sql); Claude */ /* Code sends vcs.* only with OTEL_METRICS_INCLUDE_REPOSITORY=true */
   FROM otel_logs
   WHERE
     EventName = 'user_prompt'
@@ -128,13 +109,7 @@ WITH by_session AS (
     )
     AND (
       {project: String} = ''
-      OR COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      ) = {project: String}
+      OR COALESCE(nullIf(Repository, ''), '(no repository)') = {project: String}
     )
     AND (
       {user: String} = ''
@@ -174,13 +149,7 @@ WITH by_session AS (
       )
       AND (
         {project: String} = ''
-        OR COALESCE(
-          nullIf(LogAttributes['vcs.repository.name'], ''),
-          nullIf(ResourceAttributes['vcs.repository.name'], ''),
-          nullIf(LogAttributes['vcs.repository.url.full'], ''),
-          nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-          '(no repository)'
-        ) = {project: String}
+        OR COALESCE(nullIf(Repository, ''), '(no repository)') = {project: String}
       )
       AND (
         {user: String} = ''

@@ -13,13 +13,7 @@ WITH ev AS (
       WHEN 'model'
       THEN Model
       WHEN 'project'
-      THEN COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      )
+      THEN COALESCE(nullIf(Repository, ''), '(no repository)')
       WHEN 'user'
       THEN COALESCE(
         nullIf(LogAttributes['user.email'], ''),
@@ -65,13 +59,7 @@ WITH ev AS (
     )
     AND (
       {project: String} = ''
-      OR COALESCE(
-        nullIf(LogAttributes['vcs.repository.name'], ''),
-        nullIf(ResourceAttributes['vcs.repository.name'], ''),
-        nullIf(LogAttributes['vcs.repository.url.full'], ''),
-        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-        '(no repository)'
-      ) = {project: String}
+      OR COALESCE(nullIf(Repository, ''), '(no repository)') = {project: String}
     )
     AND (
       {user: String} = ''

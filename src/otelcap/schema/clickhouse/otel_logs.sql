@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS otel_logs
     HooksBlocking Nullable(Int64) DEFAULT toInt64OrNull(LogAttributes['num_blocking']) CODEC(ZSTD(1)),  -- promoted from 'num_blocking'; NULL when absent or not a number
     HooksNonBlockingError Nullable(Int64) DEFAULT toInt64OrNull(LogAttributes['num_non_blocking_error']) CODEC(ZSTD(1)),  -- promoted from 'num_non_blocking_error'; NULL when absent or not a number
     HooksCancelled Nullable(Int64) DEFAULT toInt64OrNull(LogAttributes['num_cancelled']) CODEC(ZSTD(1)),  -- promoted from 'num_cancelled'; NULL when absent or not a number
+    Repository LowCardinality(String) DEFAULT coalesce(nullif(LogAttributes['vcs.repository.name'], ''), nullif(ResourceAttributes['vcs.repository.name'], ''), nullif(LogAttributes['vcs.repository.url.full'], ''), nullif(ResourceAttributes['vcs.repository.url.full'], ''), ''),  -- derived: the project label (storage/upgrade.py); otelcap never sends it
     INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
     INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,

@@ -47,5 +47,6 @@ CREATE TABLE IF NOT EXISTS otel_logs (
     "ConnectionStatus" VARCHAR,  -- promoted: mcp_server_connection status
     "HooksBlocking" BIGINT,  -- promoted: hook_execution_complete num_blocking
     "HooksNonBlockingError" BIGINT,  -- promoted: hook_execution_complete num_non_blocking_error
-    "HooksCancelled" BIGINT  -- promoted: hook_execution_complete num_cancelled
+    "HooksCancelled" BIGINT,  -- promoted: hook_execution_complete num_cancelled
+    "Repository" VARCHAR DEFAULT ''  -- derived by the INSERT from the maps (storage/upgrade.py): vcs.repository.name, else .url.full, on the record or its resource; '' when absent
 );

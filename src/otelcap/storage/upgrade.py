@@ -1,0 +1,156 @@
+"""Columns a DuckDB table or a bundle may lack, and the SQL that fills them.
+
+A column is added to the schema now and then (TtftMs, the Hooks* counts, Repository). A
+DuckDB file or a bundle written before it lacks it, while the query pack reads it. Every
+such column can be computed from what the row does hold, as ClickHouse's DEFAULT computes
+it for a stock Collector's rows: a promoted column from its attribute, a derived one
+(model/schema.py's DERIVED_LOG) from the maps. So:
+
+- a file opened to write gets `ALTER TABLE … ADD COLUMN` and one `UPDATE` that fills it
+  (`upgrade`; 1M log rows took ~8.5 s for Repository, once);
+- a file opened read-only, which cannot be altered, is read through temporary views that
+  compute what it lacks (`compat_views`, made on every connection that queries it);
+- a bundle's Parquet files are read with the same expressions (`storage/bundle.py`).
+
+Derived columns are also what the DuckDB store's INSERT adds to each flush (`derived_sql`):
+computed from the sanitized maps, as ClickHouse's DEFAULT computes them, so a policy that
+hashes or drops a repository attribute holds for the column too.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import duckdb
+
+from otelcap.model.schema import (
+    DERIVED_LOG,
+    PROMOTED_LOG,
+    PROMOTED_METRIC,
+    PROMOTED_SPAN,
+    TABLES,
+)
+from otelcap.storage.base import ddl_statements
+
+# The project label's sources, in order: what Claude Code sends with
+# OTEL_METRICS_INCLUDE_REPOSITORY=true, on the record or on its resource. A missing map key
+# is NULL on DuckDB ('' on ClickHouse, whose DEFAULT in schema/clickhouse/otel_logs.sql reads
+# the same four); nullif(…, '') makes an empty value absent too.
+_REPOSITORY = (
+    "coalesce("
+    "nullif(\"LogAttributes\"['vcs.repository.name'], ''), "
+    "nullif(\"ResourceAttributes\"['vcs.repository.name'], ''), "
+    "nullif(\"LogAttributes\"['vcs.repository.url.full'], ''), "
+    "nullif(\"ResourceAttributes\"['vcs.repository.url.full'], ''), '')"
+)
+_DERIVED: dict[str, dict[str, str]] = {"otel_logs": {"Repository": _REPOSITORY}}
+assert [c for c, _ in DERIVED_LOG] == list(_DERIVED["otel_logs"])
+
+_PROMOTED_FROM = {
+    "otel_logs": ("LogAttributes", PROMOTED_LOG),
+    "otel_traces": ("SpanAttributes", PROMOTED_SPAN),
+    **{
+        t: ("Attributes", PROMOTED_METRIC)
+        for t in (
+            "otel_metrics_sum",
+            "otel_metrics_gauge",
+            "otel_metrics_histogram",
+            "otel_metrics_exponential_histogram",
+            "otel_metrics_summary",
+        )
+    },
+}
+# As ClickHouse's DEFAULTs read a promoted attribute: text as sent, numbers that do not parse
+# NULL, booleans from "true"/"false".
+_CAST = {"int": "BIGINT", "int32": "INTEGER", "float": "DOUBLE"}
+
+
+def derived_sql(table: str) -> dict[str, str]:
+    """column → DuckDB expression over the row's maps, for the columns the store derives."""
+    return _DERIVED.get(table, {})
+
+
+def fill_sql(table: str, column: str, duck_type: str) -> str:
+    """A DuckDB expression giving `column` from a row that lacks it."""
+    if column in derived_sql(table):
+        return derived_sql(table)[column]
+    map_col, spec = _PROMOTED_FROM.get(table, ("", []))
+    for col, key, kind in spec:
+        if col == column:
+            value = f"\"{map_col}\"['{key}']"
+            if kind == "str":
+                return f"coalesce({value}, '')"
+            if kind == "bool":
+                return f"CASE lower({value}) WHEN 'true' THEN true WHEN 'false' THEN false END"
+            return f"TRY_CAST({value} AS {_CAST[kind]})"
+    return f"CAST(NULL AS {duck_type})"
+
+
+@functools.cache
+def column_types() -> dict[str, dict[str, str]]:
+    """table → {column: DuckDB type} as schema/duckdb declares them (read only when a file
+    lacks a column: creating the tables in memory costs a few ms)."""
+    con = duckdb.connect(":memory:")
+    try:
+        out = {}
+        for table, ddl in ddl_statements("duckdb"):
+            con.execute(ddl)
+            out[table] = {
+                str(r[0]): str(r[1]) for r in con.execute(f'DESCRIBE "{table}"').fetchall()
+            }
+        return out
+    finally:
+        con.close()
+
+
+def lacking(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, list[str]]:
+    """table → the schema's columns it lacks, for each otelcap table the database has (one
+    catalog query, so opening a current file costs nothing more)."""
+    have: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ?",
+        [database],
+    ).fetchall():
+        have.setdefault(str(table), set()).add(str(column))
+    out = {}
+    for table, arrow in TABLES.items():
+        if table in have:
+            gone = [c for c in arrow.names if c not in have[table]]
+            if gone:
+                out[table] = gone
+    return out
+
+
+def upgrade(con: duckdb.DuckDBPyConnection, missing: dict[str, list[str]]) -> list[str]:
+    """Add and fill the `missing` columns (from `lacking`), in one transaction; returns
+    "table.column" for each one added."""
+    added: list[str] = []
+    if not missing:
+        return added
+    con.begin()
+    try:
+        for table, cols in missing.items():
+            types = column_types()[table]
+            for column in cols:
+                con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {types[column]}')
+                added.append(f"{table}.{column}")
+            sets = ", ".join(f'"{c}" = {fill_sql(table, c, types[c])}' for c in cols)
+            con.execute(f'UPDATE "{table}" SET {sets}')
+        con.commit()
+    except duckdb.Error:
+        con.rollback()
+        raise
+    return added
+
+
+def compat_views(con: duckdb.DuckDBPyConnection, alias: str, missing: dict[str, list[str]]) -> None:
+    """On this connection, a temporary view per table that lacks columns, named like the
+    table: its columns as stored plus the missing ones computed. Temporary objects are found
+    before the file's, and belong to the connection that made them."""
+    for table, cols in missing.items():
+        types = column_types()[table]
+        extra = ", ".join(f'{fill_sql(table, c, types[c])} AS "{c}"' for c in cols)
+        con.execute(
+            f'CREATE OR REPLACE TEMP VIEW "{table}" AS '
+            f'SELECT *, {extra} FROM {alias}.main."{table}"'
+        )
