@@ -209,3 +209,24 @@ def test_a_bundle_without_repository_is_queried_and_imported_with_it(tmp_path: P
         assert cost_by_project(imported) == want_cost()
     finally:
         imported.close()
+
+
+def test_an_older_clickhouse_table_gets_repository_when_the_store_starts() -> None:
+    """A table an older otelcap made lacks the column; the next start adds it, and rows
+    stored before get it from the DEFAULT as ClickHouse reads them."""
+    from otelcap.storage.clickhouse import ClickHouseStore
+
+    old = stores.chdb_store(ttl_days=0)
+    try:
+        assert old._client is not None
+        old._client.command("ALTER TABLE otel_logs DROP COLUMN Repository")
+        old.append({"otel_logs": [batch()]})  # stored without the column
+        new = ClickHouseStore(old.target, 0)  # old stays open: chdb's engine lives with it
+        try:
+            new.create_schema()
+            assert projects(new) == WANT
+            assert cost_by_project(new) == want_cost()
+        finally:
+            new.close()
+    finally:
+        stores.close_chdb_store(old)

@@ -271,10 +271,10 @@ class ClickHouseStore:
 
     def _add_derived(self, columns: dict[str, set[str]]) -> None:
         """Give a table of an older otelcap (or a stock Collector's) the columns ClickHouse
-        derives by a DEFAULT (model/schema.py's DERIVED_LOG), which the query pack reads. Only
+        derives by a DEFAULT (model/schema.py's DERIVED), which the query pack reads. Only
         the table's metadata changes: ClickHouse computes the DEFAULT for parts written
         before, as it reads them. A user without ALTER keeps working without them (warned)."""
-        for table, derived in (("otel_logs", schema.DERIVED_LOG),):
+        for table, derived in schema.DERIVED.items():
             have = columns.get(table)
             if have is None:
                 continue
