@@ -224,5 +224,8 @@ def test_the_commands_own_sql_runs_on_every_backend(store: Any) -> None:
         opsql.sql("export-rows", store.dialect, "otel_metrics_sum"),
         {"lo": lo - dt.timedelta(days=1), "hi": lo + dt.timedelta(days=2)},
     )
-    assert rows.column_names == schema.TABLES["otel_metrics_sum"].names
+    # every column but the store's own series key (model/schema.py's LOCAL)
+    assert rows.column_names == schema.exported("otel_metrics_sum")
+    assert "SeriesKey" in schema.TABLES["otel_metrics_sum"].names
+    assert "SeriesKey" not in rows.column_names
     assert rows.num_rows == 3

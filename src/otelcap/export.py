@@ -256,7 +256,8 @@ def export_schema(table: str) -> pa.Schema:
             return pa.list_(utc(typ.value_type))
         return typ
 
-    return pa.schema([pa.field(f.name, utc(f.type)) for f in schema.TABLES[table]])
+    fields = schema.TABLES[table]
+    return pa.schema([pa.field(n, utc(fields.field(n).type)) for n in schema.exported(table)])
 
 
 def _to_export_types(table: str, data: pa.Table) -> pa.Table:

@@ -59,7 +59,7 @@ def sql(name: str, dialect: str, table: str | None = None) -> str:
     names = {
         "table": _quote(table),
         "time": _quote(schema.TIME_COLUMN[table]),
-        "columns": ", ".join(_quote(c) for c in schema.TABLES[table].names),
+        "columns": ", ".join(_quote(c) for c in schema.exported(table)),
     }
     if dialect == "duckdb" and table == layout.TABLE:
         # otelcap's DuckDB file keeps promoted attributes only in their columns; what leaves

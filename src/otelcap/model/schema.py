@@ -240,19 +240,43 @@ METRICS_SUMMARY = _schema(
     ]
 )
 
+# SeriesKey: one metric of one process with one attribute set (MetricName, ServiceName and
+# both maps), hashed once as the row is stored. sessions, sessions-by and outcomes follow each
+# cumulative series with a window over it; hashing the two maps in every such query read them
+# for every scanned point. Its value is the engine's own hash (DuckDB's hash(), ClickHouse's
+# cityHash64), so it is LOCAL to a store.
+DERIVED_SUM: list[tuple[str, pa.DataType]] = [("SeriesKey", U64)]
+STORED_METRICS_SUM = _schema([*((f.name, f.type) for f in METRICS_SUM), *DERIVED_SUM])
+
 # table → its derived columns.
-DERIVED: dict[str, list[tuple[str, pa.DataType]]] = {"otel_logs": DERIVED_LOG}
+DERIVED: dict[str, list[tuple[str, pa.DataType]]] = {
+    "otel_logs": DERIVED_LOG,
+    "otel_metrics_sum": DERIVED_SUM,
+}
+# Derived columns whose values only the store that computed them can compare: never exported,
+# computed again by whatever reads or imports a bundle (storage/bundle.py), and recomputed in
+# a DuckDB file whose hash() another DuckDB version computes differently (storage/upgrade.py).
+# A series whose points had keys of two hash functions would be two series, and the first
+# point of the second would count its whole cumulative value again.
+LOCAL: dict[str, frozenset[str]] = {"otel_metrics_sum": frozenset({"SeriesKey"})}
 
 # The tables as stored: the model's batches plus the derived columns.
 TABLES: dict[str, pa.Schema] = {
     "otel_logs": STORED_LOGS,
     "otel_traces": TRACES,
-    "otel_metrics_sum": METRICS_SUM,
+    "otel_metrics_sum": STORED_METRICS_SUM,
     "otel_metrics_gauge": METRICS_GAUGE,
     "otel_metrics_histogram": METRICS_HISTOGRAM,
     "otel_metrics_exponential_histogram": METRICS_EXP_HISTOGRAM,
     "otel_metrics_summary": METRICS_SUMMARY,
 }
+
+
+def exported(table: str) -> list[str]:
+    """The table's columns as bundles carry them: all but the LOCAL ones."""
+    local = LOCAL.get(table, frozenset())
+    return [name for name in TABLES[table].names if name not in local]
+
 
 # The time of each table's rows: what export partitions by day, retention ages by, and an
 # import compares first (two rows can only be the same record if these are equal).

@@ -89,11 +89,13 @@ def parquet_select(table: str, source: str, present: Collection[str] | None = No
     """SELECT of the table's columns, in schema order and store types, from `source`: the
     table's Parquet files as `parquet_source` reads them, or a registered Arrow dataset.
     Columns not `present` in the files (a bundle of an older otelcap) are computed from the
-    row as an upgraded file has them (storage/upgrade.py)."""
+    row as an upgraded file has them (storage/upgrade.py), and so are the LOCAL ones, which
+    no bundle carries (model/schema.py)."""
     cols = []
+    local = schema.LOCAL.get(table, frozenset())
     for field in schema.TABLES[table]:
         name = quote_ident(field.name)
-        if present is not None and field.name not in present:
+        if field.name in local or (present is not None and field.name not in present):
             types = upgrade.column_types()[table]
             cols.append(f"{upgrade.fill_sql(table, field.name, types[field.name])} AS {name}")
         elif pa.types.is_timestamp(field.type):

@@ -122,13 +122,16 @@ class DuckDBStore:
 
         # Tables of an older otelcap lack columns the pack reads: added and filled now when
         # the file is opened to write, computed by views on each reading connection when not.
+        # Series keys of another DuckDB version are computed again the same ways.
         self._lacking: dict[str, list[str]] = {}
+        self._stale: dict[str, list[str]] = {}
         try:
             self._lacking = upgrade.lacking(self._con, ALIAS)
+            self._stale = upgrade.stale(self._con, ALIAS)
             if not read_only:
-                for column in upgrade.upgrade(self._con, self._lacking):
-                    log.warning("%s: added %s (written by an older otelcap)", self.path, column)
-                self._lacking = {}
+                for done in upgrade.upgrade(self._con, self._lacking, self._stale):
+                    log.warning("%s: %s", self.path, done)
+                self._lacking, self._stale = {}, {}
         except duckdb.Error as exc:
             self._con.close()
             raise ConfigError(f"cannot upgrade the tables of {self.path}: {exc}") from None
@@ -209,8 +212,8 @@ class DuckDBStore:
         cur = self._con.cursor()
         cur.execute(f"USE {ALIAS}")
         cur.execute("SET enable_progress_bar = false")  # a setting of each connection
-        if self._lacking:  # only a read-only store of an older file: it cannot be altered
-            upgrade.compat_views(cur, ALIAS, self._lacking)
+        if self._lacking or self._stale:  # only a read-only store: it cannot be altered
+            upgrade.compat_views(cur, ALIAS, self._lacking, self._stale)
         return cur
 
     def merge_parquet(self, table: str, files: list[Path]) -> tuple[int, int]:

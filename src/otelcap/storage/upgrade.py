@@ -4,7 +4,7 @@ A column is added to the schema now and then (TtftMs, the Hooks* counts, Reposit
 DuckDB file or a bundle written before it lacks it, while the query pack reads it. Every
 such column can be computed from what the row does hold, as ClickHouse's DEFAULT computes
 it for a stock Collector's rows: a promoted column from its attribute, a derived one
-(model/schema.py's DERIVED_LOG) from the maps. So:
+(model/schema.py's DERIVED) from the maps. So:
 
 - a file opened to write gets `ALTER TABLE … ADD COLUMN` and one `UPDATE` that fills it
   (`upgrade`, once; Repository took 2.6 s on a 1M-event file of bench/queries.py, 27.6 s and
@@ -12,6 +12,11 @@ it for a stock Collector's rows: a promoted column from its attribute, a derived
 - a file opened read-only, which cannot be altered, is read through temporary views that
   compute what it lacks (`compat_views`, made on every connection that queries it);
 - a bundle's Parquet files are read with the same expressions (`storage/bundle.py`).
+
+A LOCAL column (SeriesKey, DuckDB's hash() of a series) can also be stale: DuckDB does not
+promise the same hash() across versions. `stale` compares a sample of stored keys with what
+this DuckDB computes; a file opened to write gets them all recomputed (one `UPDATE`), a
+read-only one is read through a view that computes them.
 
 Derived columns are also what the DuckDB store's INSERT adds to each flush (`derived_sql`):
 computed from the sanitized maps, as ClickHouse's DEFAULT computes them, so a policy that
@@ -24,7 +29,14 @@ import functools
 
 import duckdb
 
-from otelcap.model.schema import DERIVED, PROMOTED_LOG, PROMOTED_METRIC, PROMOTED_SPAN, TABLES
+from otelcap.model.schema import (
+    DERIVED,
+    LOCAL,
+    PROMOTED_LOG,
+    PROMOTED_METRIC,
+    PROMOTED_SPAN,
+    TABLES,
+)
 from otelcap.storage.base import ddl_statements
 
 # The project label's sources, in order: what Claude Code sends with
@@ -38,7 +50,13 @@ _REPOSITORY = (
     "nullif(\"LogAttributes\"['vcs.repository.url.full'], ''), "
     "nullif(\"ResourceAttributes\"['vcs.repository.url.full'], ''), '')"
 )
-_DERIVED: dict[str, dict[str, str]] = {"otel_logs": {"Repository": _REPOSITORY}}
+# DuckDB's hash() of the four: the same expression on every path that computes it, since
+# keys of two expressions would split a series (model/schema.py's LOCAL).
+_SERIES_KEY = 'hash("MetricName", "ServiceName", "ResourceAttributes", "Attributes")'
+_DERIVED: dict[str, dict[str, str]] = {
+    "otel_logs": {"Repository": _REPOSITORY},
+    "otel_metrics_sum": {"SeriesKey": _SERIES_KEY},
+}
 if {t: list(cols) for t, cols in _DERIVED.items()} != {
     t: [c for c, _ in cols] for t, cols in DERIVED.items()
 }:
@@ -112,36 +130,90 @@ def lacking(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, list[str
     return out
 
 
-def upgrade(con: duckdb.DuckDBPyConnection, missing: dict[str, list[str]]) -> list[str]:
-    """Add and fill the `missing` columns (from `lacking`), in one transaction; returns
-    "table.column" for each one added."""
-    added: list[str] = []
-    if not missing:
-        return added
+# Rows compared by `stale`. Every store that opens a file to write keys it with its own
+# hash() (`upgrade` recomputes all when the sample differs), so its rows agree with one
+# another and any sample shows whether this DuckDB computes them the same way.
+_STALE_SAMPLE = 256
+
+
+def stale(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, list[str]]:
+    """table → its LOCAL columns (model/schema.py) that this DuckDB does not compute as they
+    are stored: the file was keyed by a DuckDB whose hash() differs. A table that lacks the
+    column is `lacking`'s, not this."""
+    present = {
+        (str(t), str(c))
+        for t, c in con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ?",
+            [database],
+        ).fetchall()
+    }
+    out: dict[str, list[str]] = {}
+    for table, cols in LOCAL.items():
+        for col in sorted(cols):
+            if (table, col) not in present:
+                continue
+            (differ,) = con.execute(
+                f'SELECT count(*) FROM (SELECT "{col}" AS stored, {fill_sql(table, col, "")} '
+                f'AS now FROM "{database}".main."{table}" LIMIT {_STALE_SAMPLE}) '
+                "WHERE stored IS DISTINCT FROM now"
+            ).fetchone() or (0,)
+            if differ:
+                out.setdefault(table, []).append(col)
+    return out
+
+
+def upgrade(
+    con: duckdb.DuckDBPyConnection,
+    missing: dict[str, list[str]],
+    stale: dict[str, list[str]] | None = None,
+) -> list[str]:
+    """Add and fill the `missing` columns (from `lacking`) and compute the `stale` ones again,
+    in one transaction; returns what was done, one "table.column (why)" each."""
+    done: list[str] = []
+    stale = stale or {}
+    if not missing and not stale:
+        return done
     con.begin()
     try:
-        for table, cols in missing.items():
+        for table in {**missing, **stale}:
             types = column_types()[table]
-            for column in cols:
+            cols = [*missing.get(table, []), *stale.get(table, [])]
+            for column in missing.get(table, []):
                 con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {types[column]}')
-                added.append(f"{table}.{column}")
+                done.append(f"added {table}.{column} (written by an older otelcap)")
+            done += [
+                f"recomputed {table}.{column} (keyed by another DuckDB version)"
+                for column in stale.get(table, [])
+            ]
             sets = ", ".join(f'"{c}" = {fill_sql(table, c, types[c])}' for c in cols)
             con.execute(f'UPDATE "{table}" SET {sets}')
         con.commit()
     except duckdb.Error:
         con.rollback()
         raise
-    return added
+    return done
 
 
-def compat_views(con: duckdb.DuckDBPyConnection, alias: str, missing: dict[str, list[str]]) -> None:
-    """On this connection, a temporary view per table that lacks columns, named like the
-    table: its columns as stored plus the missing ones computed. Temporary objects are found
-    before the file's, and belong to the connection that made them."""
-    for table, cols in missing.items():
+def compat_views(
+    con: duckdb.DuckDBPyConnection,
+    alias: str,
+    missing: dict[str, list[str]],
+    stale: dict[str, list[str]] | None = None,
+) -> None:
+    """On this connection, a temporary view per table that lacks columns or holds stale ones,
+    named like the table: its columns as stored, the stale ones computed again, the missing
+    ones computed and added. Temporary objects are found before the file's, and belong to the
+    connection that made them."""
+    stale = stale or {}
+    for table in {**missing, **stale}:
         types = column_types()[table]
-        extra = ", ".join(f'{fill_sql(table, c, types[c])} AS "{c}"' for c in cols)
+        star = "*"
+        if table in stale:
+            redone = ", ".join(f'{fill_sql(table, c, types[c])} AS "{c}"' for c in stale[table])
+            star = f"* REPLACE ({redone})"
+        added = missing.get(table, [])
+        extra = "".join(f', {fill_sql(table, c, types[c])} AS "{c}"' for c in added)
         con.execute(
             f'CREATE OR REPLACE TEMP VIEW "{table}" AS '
-            f'SELECT *, {extra} FROM {alias}.main."{table}"'
+            f'SELECT {star}{extra} FROM {alias}.main."{table}"'
         )

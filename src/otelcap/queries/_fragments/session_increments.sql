@@ -14,9 +14,10 @@ series_points AS (
         AggregationTemporality,
         -- what _fragments/metric_group.sql reads (sessions-by groups the increments)
         Model, ScopeVersion, ResourceAttributes, Attributes,
-        -- a series: one metric of one process with one attribute set (hashed once here:
-        -- partitioning a window by the maps themselves costs 10x)
-        hash(MetricName, ServiceName, ResourceAttributes, Attributes) AS series
+        -- a series: one metric of one process with one attribute set, hashed as the row
+        -- was stored (model/schema.py's SeriesKey; hashing the maps here read both for
+        -- every point, and partitioning by the maps themselves costs 10x)
+        SeriesKey AS series
     FROM otel_metrics_sum
     WHERE MetricName IN (
             'claude_code.active_time.total',

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS otel_metrics_sum
     SessionId String DEFAULT Attributes['session.id'] CODEC(ZSTD(1)),  -- promoted from 'session.id'; '' when absent
     Model LowCardinality(String) DEFAULT Attributes['model'] CODEC(ZSTD(1)),  -- promoted from 'model'; '' when absent
     Type LowCardinality(String) DEFAULT Attributes['type'] CODEC(ZSTD(1)),  -- promoted from 'type'; '' when absent
+    SeriesKey UInt64 DEFAULT cityHash64(MetricName, ServiceName, ResourceAttributes, Attributes) CODEC(ZSTD(1)),  -- derived: a series' key (storage/upgrade.py); otelcap never sends it
     INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_scope_attr_key mapKeys(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,

@@ -26,5 +26,6 @@ CREATE TABLE IF NOT EXISTS otel_metrics_sum (
     "IsMonotonic" BOOLEAN,
     "SessionId" VARCHAR,  -- promoted from the attribute map
     "Model" VARCHAR,  -- promoted from the attribute map
-    "Type" VARCHAR  -- promoted from the attribute map
+    "Type" VARCHAR,  -- promoted from the attribute map
+    "SeriesKey" UBIGINT  -- derived by the INSERT (storage/upgrade.py): hash(MetricName, ServiceName, ResourceAttributes, Attributes)
 );

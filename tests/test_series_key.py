@@ -1,0 +1,249 @@
+"""SeriesKey, the key of a metric series each store computes as it stores a point: the
+cumulative sums sessions and outcomes follow by it, on both engines; a DuckDB file whose keys
+another hash() computed; bundles, which never carry it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import stores
+from otelcap import querypack
+from otelcap.model import schema
+from otelcap.storage.bundle import BundleStore
+from otelcap.storage.duckdb import DuckDBStore
+
+T0 = dt.datetime(2026, 11, 30, 9)
+RESOURCE = [("service.name", "claude-code"), ("host.arch", "arm64")]
+LINES = "claude_code.lines_of_code.count"
+COMMITS = "claude_code.commit.count"
+
+# Cumulative points, (session, metric, type, minute, value): one process per session, its
+# series starting at T0. Each series' increments sum to its last value.
+POINTS = [
+    ("s-1", LINES, "added", 1, 10.0),
+    ("s-1", LINES, "removed", 1, 3.0),
+    ("s-1", COMMITS, "", 1, 1.0),
+    ("s-2", LINES, "added", 1, 7.0),
+    ("s-1", LINES, "added", 2, 25.0),
+    ("s-1", LINES, "removed", 2, 5.0),
+    ("s-2", LINES, "added", 2, 9.0),
+    # the second half: the same series going on
+    ("s-1", LINES, "added", 3, 40.0),
+    ("s-1", COMMITS, "", 3, 2.0),
+    ("s-2", LINES, "added", 3, 30.0),
+]
+FIRST, SECOND = POINTS[:7], POINTS[7:]
+# (lines added, lines removed, commits) per session
+WANT_FIRST = {"s-1": (25, 5, 1), "s-2": (9, 0, 0)}
+WANT_ALL = {"s-1": (40, 5, 2), "s-2": (30, 0, 0)}
+
+
+def sums(points: list[tuple[str, str, str, int, float]]) -> pa.RecordBatch:
+    """otel_metrics_sum rows as the model makes them (no SeriesKey)."""
+    rows = []
+    for session, metric, kind, minute, value in points:
+        row: dict[str, Any] = {f.name: None for f in schema.METRICS_SUM}
+        attrs = [("session.id", session), *([("type", kind)] if kind else [])]
+        row.update(
+            ResourceAttributes=RESOURCE,
+            ScopeAttributes=[],
+            Attributes=attrs,
+            ServiceName="claude-code",
+            MetricName=metric,
+            StartTimeUnix=T0,
+            TimeUnix=T0 + dt.timedelta(minutes=minute),
+            Value=value,
+            AggregationTemporality=2,  # cumulative
+            IsMonotonic=True,
+            SessionId=session,
+            Type=kind,
+        )
+        for f in schema.METRICS_SUM:
+            if row[f.name] is None and pa.types.is_string(f.type):
+                row[f.name] = ""
+        rows.append(row)
+    return pa.RecordBatch.from_pylist(rows, schema=schema.METRICS_SUM)
+
+
+def prompts() -> pa.RecordBatch:
+    """A user_prompt per session, so `sessions` lists them."""
+    rows = []
+    for i, session in enumerate(sorted(WANT_ALL)):
+        row: dict[str, Any] = {f.name: None for f in schema.LOGS}
+        row.update(
+            Timestamp=T0 + dt.timedelta(seconds=i),
+            ObservedTimestamp=T0,
+            ServiceName="claude-code",
+            EventName="user_prompt",
+            SessionId=session,
+            PromptId=f"p-{i}",
+            LogAttributes=[],
+            ResourceAttributes=RESOURCE,
+            ScopeAttributes=[],
+        )
+        for f in schema.LOGS:
+            if row[f.name] is None and pa.types.is_string(f.type):
+                row[f.name] = ""
+        rows.append(row)
+    return pa.RecordBatch.from_pylist(rows, schema=schema.LOGS)
+
+
+def outcomes(store: Any) -> dict[str, tuple[int, int, int]]:
+    rows = querypack.run(store, "sessions").to_pylist()
+    return {
+        r["session_id"]: (r["lines_added"], r["lines_removed"], r["commits"])
+        for r in rows
+        if r["session_id"] in WANT_ALL
+    }
+
+
+def keys(store: Any) -> list[tuple[str, str, str, int]]:
+    sql = "SELECT SessionId, MetricName, Type, SeriesKey FROM otel_metrics_sum"
+    return [
+        (r["SessionId"], r["MetricName"], r["Type"], r["SeriesKey"])
+        for r in store.query(sql).to_pylist()
+    ]
+
+
+def one_key_per_series(store: Any) -> None:
+    by_series: dict[tuple[str, str, str], set[int]] = {}
+    for session, metric, kind, key in keys(store):
+        by_series.setdefault((session, metric, kind), set()).add(key)
+    assert len(by_series) == 4 and all(len(k) == 1 for k in by_series.values())
+    assert len({next(iter(k)) for k in by_series.values()}) == 4  # four series, four keys
+
+
+def duck_store(path: Path, *parts: list[tuple[str, str, str, int, float]]) -> DuckDBStore:
+    store = DuckDBStore(path)
+    store.create_schema()
+    store.append({"otel_logs": [prompts()]})
+    for part in parts:
+        store.append({"otel_metrics_sum": [sums(part)]})
+    return store
+
+
+def test_each_store_keys_the_series_as_it_stores_them(tmp_path: Path) -> None:
+    duck = duck_store(tmp_path / "d.duckdb", FIRST, SECOND)
+    click = stores.chdb_store(ttl_days=0)
+    try:
+        click.append({"otel_logs": [prompts()]})
+        for part in (FIRST, SECOND):  # otelcap sends no SeriesKey: ClickHouse's DEFAULT
+            click.append({"otel_metrics_sum": [sums(part)]})
+        for store in (duck, click):
+            one_key_per_series(store)
+            assert outcomes(store) == WANT_ALL
+        # DuckDB's key is the expression storage/upgrade.py gives every path
+        differ = duck.query(
+            "SELECT count(*) AS n FROM otel_metrics_sum WHERE SeriesKey <> "
+            "hash(MetricName, ServiceName, ResourceAttributes, Attributes)"
+        )
+        assert differ.column("n").to_pylist() == [0]
+    finally:
+        stores.close_chdb_store(click)
+        duck.close()
+
+
+def restamp(path: Path) -> None:
+    """Keys as another DuckDB's hash() might have made them: all different, one per series."""
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE otel_metrics_sum SET SeriesKey = xor(SeriesKey, 12345)")
+    con.close()
+
+
+def test_keys_of_another_hash_are_computed_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "old.duckdb"
+    duck_store(path, FIRST).close()
+    restamp(path)
+    before = path.read_bytes()
+    reader = DuckDBStore(path, read_only=True)
+    try:
+        assert outcomes(reader) == WANT_FIRST
+        one_key_per_series(reader)  # through the reader's view, this DuckDB's keys
+        now = reader.query(
+            "SELECT hash(MetricName, ServiceName, ResourceAttributes, Attributes) AS k "
+            "FROM otel_metrics_sum"
+        )
+        assert {k for *_, k in keys(reader)} == set(now.column("k").to_pylist())
+    finally:
+        reader.close()
+    assert path.read_bytes() == before  # a reader changes nothing
+
+    with caplog.at_level(logging.WARNING, logger="otelcap.storage.duckdb"):
+        writer = DuckDBStore(path)
+    try:
+        done = [r.getMessage() for r in caplog.records if "recomputed" in r.getMessage()]
+        assert len(done) == 1 and "otel_metrics_sum.SeriesKey" in done[0]
+        # the series go on with keys of this DuckDB: one series each, not two (the first
+        # point after the change would count its whole cumulative value again)
+        writer.append({"otel_metrics_sum": [sums(SECOND)]})
+        one_key_per_series(writer)
+        assert outcomes(writer) == WANT_ALL
+    finally:
+        writer.close()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="otelcap.storage.duckdb"):
+        DuckDBStore(path).close()  # computed once: nothing more to do
+    assert not [r for r in caplog.records if "recomputed" in r.getMessage()]
+
+
+def test_bundles_carry_no_key_and_whatever_reads_one_computes_it(tmp_path: Path) -> None:
+    from conftest import make_config
+    from otelcap import export
+
+    duck_store(tmp_path / "src.duckdb", FIRST, SECOND).close()
+    bundle = tmp_path / "bundle"
+    export.export_bundle(make_config(tmp_path, db_path=tmp_path / "src.duckdb"), bundle)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    files = [bundle / e["path"] for e in manifest["files"] if e["table"] == "otel_metrics_sum"]
+    assert files
+    for f in files:
+        names = pq.read_schema(f).names
+        assert "SeriesKey" not in names and "Attributes" in names
+
+    store = BundleStore(bundle)
+    try:
+        assert outcomes(store) == WANT_ALL
+        one_key_per_series(store)
+    finally:
+        store.close()
+    db = tmp_path / "imported.duckdb"
+    config = make_config(tmp_path, db_path=db)
+    export.import_bundles(config, [bundle])
+    export.import_bundles(config, [bundle])  # again: the same rows, nothing added
+    imported = DuckDBStore(db, read_only=True)
+    try:
+        assert outcomes(imported) == WANT_ALL
+        one_key_per_series(imported)
+        assert len(keys(imported)) == len(POINTS)
+    finally:
+        imported.close()
+
+
+def test_an_older_clickhouse_table_gets_series_keys_when_the_store_starts() -> None:
+    from otelcap.storage.clickhouse import ClickHouseStore
+
+    old = stores.chdb_store(ttl_days=0)
+    try:
+        assert old._client is not None
+        old._client.command("ALTER TABLE otel_metrics_sum DROP COLUMN SeriesKey")
+        old.append({"otel_logs": [prompts()], "otel_metrics_sum": [sums(POINTS)]})
+        new = ClickHouseStore(old.target, 0)  # old stays open: chdb's engine lives with it
+        try:
+            new.create_schema()
+            one_key_per_series(new)
+            assert outcomes(new) == WANT_ALL
+        finally:
+            new.close()
+    finally:
+        stores.close_chdb_store(old)
