@@ -176,6 +176,7 @@ WITH by_session AS (
     model_session
 ), series_points AS (
   SELECT
+    '' AS label,
     MetricName,
     SessionId,
     Type,
@@ -183,10 +184,6 @@ WITH by_session AS (
     StartTimeUnix,
     Value,
     AggregationTemporality,
-    Model, /* what _fragments/metric_group.sql reads (sessions-by groups the increments) */
-    ScopeVersion,
-    ResourceAttributes,
-    Attributes,
     SeriesKey AS series /* a series: one metric of one process with one attribute set, hashed as the row */ /* was stored (model/schema.py's SeriesKey; hashing the maps here read both for */ /* every point, and partitioning by the maps themselves costs 10x) */
   FROM otel_metrics_sum
   WHERE
@@ -240,11 +237,7 @@ WITH by_session AS (
     MetricName,
     SessionId,
     Type,
-    TimeUnix,
-    Model,
-    ScopeVersion,
-    ResourceAttributes,
-    Attributes,
+    label,
     CASE
       WHEN AggregationTemporality = 1
       THEN Value
