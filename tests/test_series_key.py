@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import random
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +48,14 @@ WANT_FIRST = {"s-1": (25, 5, 1), "s-2": (9, 0, 0)}
 WANT_ALL = {"s-1": (40, 5, 2), "s-2": (30, 0, 0)}
 
 
-def sums(points: list[tuple[str, str, str, int, float]]) -> pa.RecordBatch:
-    """otel_metrics_sum rows as the model makes them (no SeriesKey)."""
+def sums(points: list[tuple[str, str, str, int, float]], **more: Any) -> pa.RecordBatch:
+    """otel_metrics_sum rows as the model makes them (no SeriesKey); `more` holds a list of
+    (start minute, temporality) per point."""
     rows = []
-    for session, metric, kind, minute, value in points:
+    shapes = more.get("shapes") or [(0, 2)] * len(points)
+    for (session, metric, kind, minute, value), (start, temporality) in zip(
+        points, shapes, strict=True
+    ):
         row: dict[str, Any] = {f.name: None for f in schema.METRICS_SUM}
         attrs = [("session.id", session), *([("type", kind)] if kind else [])]
         row.update(
@@ -59,10 +64,10 @@ def sums(points: list[tuple[str, str, str, int, float]]) -> pa.RecordBatch:
             Attributes=attrs,
             ServiceName="claude-code",
             MetricName=metric,
-            StartTimeUnix=T0,
+            StartTimeUnix=T0 + dt.timedelta(minutes=start),
             TimeUnix=T0 + dt.timedelta(minutes=minute),
             Value=value,
-            AggregationTemporality=2,  # cumulative
+            AggregationTemporality=temporality,  # 1 delta, 2 cumulative
             IsMonotonic=True,
             SessionId=session,
             Type=kind,
@@ -74,13 +79,13 @@ def sums(points: list[tuple[str, str, str, int, float]]) -> pa.RecordBatch:
     return pa.RecordBatch.from_pylist(rows, schema=schema.METRICS_SUM)
 
 
-def prompts() -> pa.RecordBatch:
-    """A user_prompt per session, so `sessions` lists them."""
+def prompts(minutes: range = range(1)) -> pa.RecordBatch:
+    """A user_prompt per session (at T0 + each of `minutes`), so `sessions` lists them."""
     rows = []
-    for i, session in enumerate(sorted(WANT_ALL)):
+    for i, (session, minute) in enumerate((s, m) for s in sorted(WANT_ALL) for m in minutes):
         row: dict[str, Any] = {f.name: None for f in schema.LOGS}
         row.update(
-            Timestamp=T0 + dt.timedelta(seconds=i),
+            Timestamp=T0 + dt.timedelta(minutes=minute, seconds=i % 60),
             ObservedTimestamp=T0,
             ServiceName="claude-code",
             EventName="user_prompt",
@@ -97,8 +102,8 @@ def prompts() -> pa.RecordBatch:
     return pa.RecordBatch.from_pylist(rows, schema=schema.LOGS)
 
 
-def outcomes(store: Any) -> dict[str, tuple[int, int, int]]:
-    rows = querypack.run(store, "sessions").to_pylist()
+def outcomes(store: Any, values: dict[str, str] | None = None) -> dict[str, tuple[int, int, int]]:
+    rows = querypack.run(store, "sessions", values).to_pylist()
     return {
         r["session_id"]: (r["lines_added"], r["lines_removed"], r["commits"])
         for r in rows
@@ -247,3 +252,90 @@ def test_an_older_clickhouse_table_gets_series_keys_when_the_store_starts() -> N
             new.close()
     finally:
         stores.close_chdb_store(old)
+
+
+def reference(
+    points: list[tuple[str, str, str, int, float]],
+    shapes: list[tuple[int, int]],
+    since: int,
+    until: int,
+) -> dict[str, tuple[int, int, int]]:
+    """What sessions' metric columns must be, point by point: a series' points in (time,
+    start, value) order; a delta point counts whole, a cumulative one what it grew since the
+    point before it, or whole when the series starts, restarts or drops."""
+    series: dict[tuple[str, str, str, int], list[tuple[int, int, float]]] = {}
+    for (session, metric, kind, minute, value), (start, temporality) in zip(
+        points, shapes, strict=True
+    ):
+        series.setdefault((session, metric, kind, temporality), []).append((minute, start, value))
+    out = {s: [0.0, 0.0, 0.0] for s in WANT_ALL}
+    column = {(LINES, "added"): 0, (LINES, "removed"): 1, (COMMITS, ""): 2}
+    for (session, metric, kind, temporality), pts in series.items():
+        prev: tuple[int, int, float] | None = None
+        for minute, start, value in sorted(pts):
+            if temporality == 1 or prev is None or start != prev[1] or value < prev[2]:
+                grew = value
+            else:
+                grew = value - prev[2]
+            if since <= minute < until:
+                out[session][column[(metric, kind)]] += grew
+            prev = (minute, start, value)
+    return {s: (int(a), int(b), int(c)) for s, (a, b, c) in out.items()}
+
+
+def mixed_series() -> tuple[list[tuple[str, str, str, int, float]], list[tuple[int, int]]]:
+    """Series with restarts (a new start, from a lower value), drops, points that share a
+    time, and a delta series, in no particular order."""
+    rng = random.Random(7)
+    points, shapes = [], []
+    for session in WANT_ALL:
+        for metric, kind, temporality in (
+            (LINES, "added", 2), (LINES, "removed", 2), (COMMITS, "", 1),
+        ):  # fmt: skip
+            start, value = 0, 0.0
+            for step in range(14):
+                minute = 2 * step + rng.choice((0, 0, 1))  # now and then two at one time
+                if rng.random() < 0.15:
+                    start, value = minute, 0.0  # a --continue process: a new series start
+                if temporality == 1:
+                    grew = float(rng.randint(0, 3))
+                elif rng.random() < 0.1:
+                    grew = -float(rng.randint(1, 5))  # a drop: counted whole
+                else:
+                    grew = float(rng.randint(0, 20))
+                value = max(0.0, value + grew) if temporality == 2 else grew
+                points.append((session, metric, kind, minute, value))
+                shapes.append((start, temporality))
+    order = list(range(len(points)))
+    rng.shuffle(order)
+    return [points[i] for i in order], [shapes[i] for i in order]
+
+
+@pytest.mark.parametrize("window", [(0, 10_000), (9, 10_000), (0, 17), (9, 17), (13, 14)])
+def test_increments_in_a_time_window_match_a_point_by_point_count(
+    tmp_path: Path, window: tuple[int, int]
+) -> None:
+    """since/until cut series anywhere: the first point after since counts only its growth
+    from the last one before, on both engines, in sessions and in sessions-by."""
+    points, shapes = mixed_series()
+    since, until = window
+    want = reference(points, shapes, since, until)
+    assert any(v != (0, 0, 0) for v in want.values())
+    values = {
+        "since": (T0 + dt.timedelta(minutes=since)).isoformat(),
+        "until": (T0 + dt.timedelta(minutes=until)).isoformat(),
+    }
+    duck = DuckDBStore(tmp_path / "w.duckdb")
+    duck.create_schema()
+    click = stores.chdb_store(ttl_days=0)
+    try:
+        for store in (duck, click):
+            store.append({"otel_logs": [prompts(minutes=range(40))]})
+            store.append({"otel_metrics_sum": [sums(points, shapes=shapes)]})
+            assert outcomes(store, values) == want
+            by = querypack.run(store, "sessions-by", {**values, "by": "session"}).to_pylist()
+            got = {r["model"]: (r["lines_added"], r["lines_removed"], r["commits"]) for r in by}
+            assert got == want
+    finally:
+        stores.close_chdb_store(click)
+        duck.close()

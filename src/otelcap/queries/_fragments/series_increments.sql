@@ -5,13 +5,35 @@
 -- re-sends the series from zero with a new start time). The window carries only what it
 -- orders by and a label, not the maps: sessions-by's group read from them after the window
 -- made DuckDB sort both maps with every point (at 1M events, 186 → 151 ms).
+last_before AS (
+    -- Of the points before `since`, the window needs only each series' last: the one the
+    -- first point after `since` grows from (every earlier point sorts before every later one,
+    -- TimeUnix first). Those at the series' last TimeUnix before `since` are kept (the window
+    -- orders ties), so `--since 7d` sorts a week of points, not all of them. Read on its
+    -- own: a second reference to series_points made DuckDB materialize it (all-time
+    -- outcomes at 10M events +10%).
+    SELECT series AS before_series, max(TimeUnix) AS before_time
+    FROM (
+        SELECT
+            '' AS label,
+            -- include: series_source
+    ) AS earlier
+    WHERE TimeUnix < $since
+    GROUP BY series
+),
+window_points AS (
+    SELECT p.*
+    FROM series_points AS p
+    LEFT JOIN last_before AS b ON b.before_series = p.series
+    WHERE p.TimeUnix >= $since OR p.TimeUnix = b.before_time
+),
 points AS (
     SELECT
         *,
         -- the casts make lag() NULL on a series' first point on both engines
         lag(CAST(Value AS DOUBLE)) OVER series_order AS prev_value,
         lag(CAST(StartTimeUnix AS TIMESTAMP_NS)) OVER series_order AS prev_start
-    FROM series_points
+    FROM window_points
     WINDOW series_order AS (PARTITION BY series ORDER BY TimeUnix, StartTimeUnix, Value)
 ),
 increments AS (
@@ -27,5 +49,5 @@ increments AS (
             ELSE Value - prev_value
         END AS increment
     FROM points
-    WHERE TimeUnix >= $since AND TimeUnix < $until
+    WHERE TimeUnix >= $since
 ),

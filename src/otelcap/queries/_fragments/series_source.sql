@@ -19,5 +19,7 @@
             'claude_code.lines_of_code.count'
         )
       AND SessionId <> ''
+      -- a point's increment reads only the points before it, so later ones never count
+      AND TimeUnix < $until
       AND ($session = '' OR SessionId = $session)
       -- include: metric_filter
