@@ -26,6 +26,7 @@ T0 = dt.datetime(2026, 11, 30, 9)
 RESOURCE = [("service.name", "claude-code"), ("host.arch", "arm64")]
 LINES = "claude_code.lines_of_code.count"
 COMMITS = "claude_code.commit.count"
+COST = "claude_code.cost.usage"
 
 # Cumulative points, (session, metric, type, minute, value): one process per session, its
 # series starting at T0. Each series' increments sum to its last value.
@@ -259,17 +260,17 @@ def reference(
     shapes: list[tuple[int, int]],
     since: int,
     until: int,
-) -> dict[str, tuple[int, int, int]]:
-    """What sessions' metric columns must be, point by point: a series' points in (time,
-    start, value) order; a delta point counts whole, a cumulative one what it grew since the
-    point before it, or whole when the series starts, restarts or drops."""
+) -> dict[str, tuple[int, int, int, float]]:
+    """What sessions' metric columns and cost's metric must be, point by point: a series'
+    points in (time, start, value) order; a delta point counts whole, a cumulative one what it
+    grew since the point before it, or whole when the series starts, restarts or drops."""
     series: dict[tuple[str, str, str, int], list[tuple[int, int, float]]] = {}
     for (session, metric, kind, minute, value), (start, temporality) in zip(
         points, shapes, strict=True
     ):
         series.setdefault((session, metric, kind, temporality), []).append((minute, start, value))
-    out = {s: [0.0, 0.0, 0.0] for s in WANT_ALL}
-    column = {(LINES, "added"): 0, (LINES, "removed"): 1, (COMMITS, ""): 2}
+    out = {s: [0.0, 0.0, 0.0, 0.0] for s in WANT_ALL}
+    column = {(LINES, "added"): 0, (LINES, "removed"): 1, (COMMITS, ""): 2, (COST, ""): 3}
     for (session, metric, kind, temporality), pts in series.items():
         prev: tuple[int, int, float] | None = None
         for minute, start, value in sorted(pts):
@@ -280,7 +281,7 @@ def reference(
             if since <= minute < until:
                 out[session][column[(metric, kind)]] += grew
             prev = (minute, start, value)
-    return {s: (int(a), int(b), int(c)) for s, (a, b, c) in out.items()}
+    return {s: (int(a), int(b), int(c), usd) for s, (a, b, c, usd) in out.items()}
 
 
 def mixed_series() -> tuple[list[tuple[str, str, str, int, float]], list[tuple[int, int]]]:
@@ -290,7 +291,7 @@ def mixed_series() -> tuple[list[tuple[str, str, str, int, float]], list[tuple[i
     points, shapes = [], []
     for session in WANT_ALL:
         for metric, kind, temporality in (
-            (LINES, "added", 2), (LINES, "removed", 2), (COMMITS, "", 1),
+            (LINES, "added", 2), (LINES, "removed", 2), (COMMITS, "", 1), (COST, "", 2),
         ):  # fmt: skip
             start, value = 0, 0.0
             for step in range(14):
@@ -316,10 +317,11 @@ def test_increments_in_a_time_window_match_a_point_by_point_count(
     tmp_path: Path, window: tuple[int, int]
 ) -> None:
     """since/until cut series anywhere: the first point after since counts only its growth
-    from the last one before, on both engines, in sessions and in sessions-by."""
+    from the last one before, on both engines, in sessions, sessions-by and cost's metric."""
     points, shapes = mixed_series()
     since, until = window
-    want = reference(points, shapes, since, until)
+    full = reference(points, shapes, since, until)
+    want = {s: v[:3] for s, v in full.items()}
     assert any(v != (0, 0, 0) for v in want.values())
     values = {
         "since": (T0 + dt.timedelta(minutes=since)).isoformat(),
@@ -336,6 +338,9 @@ def test_increments_in_a_time_window_match_a_point_by_point_count(
             by = querypack.run(store, "sessions-by", {**values, "by": "session"}).to_pylist()
             got = {r["model"]: (r["lines_added"], r["lines_removed"], r["commits"]) for r in by}
             assert got == want
+            cost = querypack.run(store, "cost", values).to_pylist()
+            total = next(r for r in cost if r["model"] == "total")
+            assert total["metric_cost_usd"] == pytest.approx(sum(v[3] for v in full.values()))
     finally:
         stores.close_chdb_store(click)
         duck.close()

@@ -97,45 +97,21 @@ requests AS (
 ),
 series_points AS (
     SELECT
-        MetricName,
         -- include: metric_group
-        AS model_name,
-        TimeUnix,
-        StartTimeUnix,
-        Value,
-        AggregationTemporality,
-        -- a series: one metric of one process with one attribute set (hashed once here:
-        -- partitioning a window by the maps themselves costs 10x)
-        hash(MetricName, ServiceName, ResourceAttributes, Attributes) AS series
-    FROM otel_metrics_sum
-    WHERE MetricName = 'claude_code.cost.usage'
-      AND ($session = '' OR SessionId = $session)
-      -- include: metric_filter
-      -- include: model_filter
+        AS label,
+        -- include: cost_points
 ),
-points AS (
+series_history AS (
     SELECT
-        *,
-        -- the casts make lag() NULL on a series' first point on both engines
-        lag(CAST(Value AS DOUBLE)) OVER series_order AS prev_value,
-        lag(CAST(StartTimeUnix AS TIMESTAMP_NS)) OVER series_order AS prev_start
-    FROM series_points
-    WINDOW series_order AS (PARTITION BY series ORDER BY TimeUnix, StartTimeUnix, Value)
+        -- include: cost_points
 ),
+-- include: series_increments
 metric AS (
-    -- AggregationTemporality 1 is DELTA, 2 CUMULATIVE (OTLP's enum).
     SELECT
         CAST(date_trunc($period, timezone($tz, timezone('UTC', TimeUnix))) AS DATE) AS period_start,
-        model_name,
-        sum(
-            CASE
-                WHEN AggregationTemporality = 1 THEN Value
-                WHEN prev_start IS NULL OR StartTimeUnix <> prev_start OR Value < prev_value THEN Value
-                ELSE Value - prev_value
-            END
-        ) AS metric_cost_usd
-    FROM points
-    WHERE TimeUnix >= $since AND TimeUnix < $until
+        label AS model_name,
+        sum(increment) AS metric_cost_usd
+    FROM increments
     GROUP BY period_start, model_name
 ),
 both_sources AS (

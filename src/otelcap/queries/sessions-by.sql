@@ -77,6 +77,10 @@ series_points AS (
         AS label,
         -- include: series_source
 ),
+series_history AS (
+    SELECT
+        -- include: series_source
+),
 -- include: series_increments
 metrics_by_group AS (
     SELECT

@@ -1,7 +1,8 @@
 -- series_points (MetricName, SessionId, Type, TimeUnix, StartTimeUnix, Value,
--- AggregationTemporality, series and a label the including query gives) → increments. A delta
--- point is an increment; a cumulative point adds what it grew since the previous point of its
--- series, or its whole value when the series starts or resets (a `--continue` process
+-- AggregationTemporality, series and a label the including query gives) → increments, with
+-- series_history (the same points, read again: series and TimeUnix are what it needs). A
+-- delta point is an increment; a cumulative point adds what it grew since the previous point
+-- of its series, or its whole value when the series starts or resets (a `--continue` process
 -- re-sends the series from zero with a new start time). The window carries only what it
 -- orders by and a label, not the maps: sessions-by's group read from them after the window
 -- made DuckDB sort both maps with every point (at 1M events, 186 → 151 ms).
@@ -9,15 +10,11 @@ last_before AS (
     -- Of the points before `since`, the window needs only each series' last: the one the
     -- first point after `since` grows from (every earlier point sorts before every later one,
     -- TimeUnix first). Those at the series' last TimeUnix before `since` are kept (the window
-    -- orders ties), so `--since 7d` sorts a week of points, not all of them. Read on its
-    -- own: a second reference to series_points made DuckDB materialize it (all-time
-    -- outcomes at 10M events +10%).
+    -- orders ties), so `--since 7d` sorts a week of points, not all of them. Read from
+    -- series_history: a second reference to series_points made DuckDB materialize it
+    -- (all-time outcomes at 10M events +10%).
     SELECT series AS before_series, max(TimeUnix) AS before_time
-    FROM (
-        SELECT
-            '' AS label,
-            -- include: series_source
-    ) AS earlier
+    FROM series_history
     WHERE TimeUnix < $since
     GROUP BY series
 ),
@@ -42,6 +39,7 @@ increments AS (
         MetricName,
         SessionId,
         Type,
+        TimeUnix,
         label,
         CASE
             WHEN AggregationTemporality = 1 THEN Value

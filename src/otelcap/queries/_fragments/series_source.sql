@@ -1,5 +1,6 @@
--- The rest of a series_points CTE (after its `label`): the points of the per-session sum
--- metrics, in the session and filters asked for, each with its series.
+-- The rest of the SELECT of series_points and series_history (after series_points' label):
+-- the points of the per-session sum metrics, in the session and filters asked for, each
+-- with its series.
         MetricName,
         SessionId,
         Type,

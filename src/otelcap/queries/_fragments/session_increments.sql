@@ -7,4 +7,8 @@ series_points AS (
         '' AS label,
         -- include: series_source
 ),
+series_history AS (
+    SELECT
+        -- include: series_source
+),
 -- include: series_increments

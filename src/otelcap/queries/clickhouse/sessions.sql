@@ -225,68 +225,67 @@ WITH by_session AS (
         '(no team.id)'
       ) = {team: String}
     )
+), series_history AS (
+  SELECT
+    MetricName,
+    SessionId,
+    Type,
+    TimeUnix,
+    StartTimeUnix,
+    Value,
+    AggregationTemporality,
+    SeriesKey AS series /* a series: one metric of one process with one attribute set, hashed as the row */ /* was stored (model/schema.py's SeriesKey; hashing the maps here read both for */ /* every point, and partitioning by the maps themselves costs 10x) */
+  FROM otel_metrics_sum
+  WHERE
+    MetricName IN (
+      'claude_code.active_time.total',
+      'claude_code.commit.count',
+      'claude_code.pull_request.count',
+      'claude_code.lines_of_code.count'
+    )
+    AND SessionId <> ''
+    AND /* a point's increment reads only the points before it, so later ones never count */ TimeUnix < {until: DateTime64(9)}
+    AND (
+      {session: String} = '' OR SessionId = {session: String}
+    )
+    AND (
+      {project: String} = ''
+      OR COALESCE(
+        nullIf(Attributes['vcs.repository.name'], ''),
+        nullIf(ResourceAttributes['vcs.repository.name'], ''),
+        nullIf(Attributes['vcs.repository.url.full'], ''),
+        nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
+        '(no repository)'
+      ) = {project: String}
+    )
+    AND (
+      {user: String} = ''
+      OR COALESCE(
+        nullIf(Attributes['user.email'], ''),
+        nullIf(Attributes['user.account_uuid'], ''),
+        nullIf(Attributes['user.id'], ''),
+        '(no user)'
+      ) = {user: String}
+    )
+    AND (
+      {team: String} = ''
+      OR COALESCE(
+        nullIf(ResourceAttributes['team.id'], ''),
+        nullIf(Attributes['team.id'], ''),
+        '(no team.id)'
+      ) = {team: String}
+    )
 ), last_before AS (
   /* Of the points before `since`, the window needs only each series' last: the one the */
   /* first point after `since` grows from (every earlier point sorts before every later one, */
   /* TimeUnix first). Those at the series' last TimeUnix before `since` are kept (the window */
-  /* orders ties), so `--since 7d` sorts a week of points, not all of them. Read on its */
-  /* own: a second reference to series_points made DuckDB materialize it (all-time */
-  /* outcomes at 10M events +10%). */
+  /* orders ties), so `--since 7d` sorts a week of points, not all of them. Read from */
+  /* series_history: a second reference to series_points made DuckDB materialize it */
+  /* (all-time outcomes at 10M events +10%). */
   SELECT
     series AS before_series,
     MAX(TimeUnix) AS before_time
-  FROM (
-    SELECT
-      '' AS label,
-      MetricName,
-      SessionId,
-      Type,
-      TimeUnix,
-      StartTimeUnix,
-      Value,
-      AggregationTemporality,
-      SeriesKey AS series /* a series: one metric of one process with one attribute set, hashed as the row */ /* was stored (model/schema.py's SeriesKey; hashing the maps here read both for */ /* every point, and partitioning by the maps themselves costs 10x) */
-    FROM otel_metrics_sum
-    WHERE
-      MetricName IN (
-        'claude_code.active_time.total',
-        'claude_code.commit.count',
-        'claude_code.pull_request.count',
-        'claude_code.lines_of_code.count'
-      )
-      AND SessionId <> ''
-      AND /* a point's increment reads only the points before it, so later ones never count */ TimeUnix < {until: DateTime64(9)}
-      AND (
-        {session: String} = '' OR SessionId = {session: String}
-      )
-      AND (
-        {project: String} = ''
-        OR COALESCE(
-          nullIf(Attributes['vcs.repository.name'], ''),
-          nullIf(ResourceAttributes['vcs.repository.name'], ''),
-          nullIf(Attributes['vcs.repository.url.full'], ''),
-          nullIf(ResourceAttributes['vcs.repository.url.full'], ''),
-          '(no repository)'
-        ) = {project: String}
-      )
-      AND (
-        {user: String} = ''
-        OR COALESCE(
-          nullIf(Attributes['user.email'], ''),
-          nullIf(Attributes['user.account_uuid'], ''),
-          nullIf(Attributes['user.id'], ''),
-          '(no user)'
-        ) = {user: String}
-      )
-      AND (
-        {team: String} = ''
-        OR COALESCE(
-          nullIf(ResourceAttributes['team.id'], ''),
-          nullIf(Attributes['team.id'], ''),
-          '(no team.id)'
-        ) = {team: String}
-      )
-  ) AS earlier
+  FROM series_history
   WHERE
     TimeUnix < {since: DateTime64(9)}
   GROUP BY
@@ -312,6 +311,7 @@ WITH by_session AS (
     MetricName,
     SessionId,
     Type,
+    TimeUnix,
     label,
     CASE
       WHEN AggregationTemporality = 1
