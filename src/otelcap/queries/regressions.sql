@@ -34,44 +34,25 @@ WITH turns AS (
       -- include: log_filter
     GROUP BY SessionId, PromptId
 ),
-per_session AS (
-    -- per (version, model, session) first: count(DISTINCT SessionId) beside the sums made
-    -- DuckDB keep every turn for a second aggregation
-    SELECT
-        version_name,
-        turn_model,
-        count(*) AS prompts,
-        count(*) FILTER (
-            WHERE turn_api_errors > 0 OR turn_tool_failures > 0 OR turn_rejections > 0
-        ) AS failed_turns,
-        sum(turn_api_requests) AS api_requests,
-        sum(turn_api_errors) AS api_errors,
-        sum(turn_tool_calls) AS tool_calls,
-        sum(turn_tool_failures) AS tool_failures,
-        sum(turn_decisions) AS decisions,
-        sum(turn_rejections) AS rejections,
-        min(first_at) AS first_seen,
-        max(last_at) AS last_seen
-    FROM turns
-    WHERE $model = '' OR turn_model = $model  -- a turn's model is its first model call's
-    GROUP BY version_name, turn_model, SessionId
-),
 by_version AS (
     SELECT
         version_name,
         turn_model,
-        count(*) AS sessions,
-        CAST(sum(prompts) AS BIGINT) AS prompts,
-        CAST(sum(failed_turns) AS BIGINT) AS failed_turns,
-        CAST(sum(api_requests) AS BIGINT) AS api_requests,
-        CAST(sum(api_errors) AS BIGINT) AS api_errors,
-        CAST(sum(tool_calls) AS BIGINT) AS tool_calls,
-        CAST(sum(tool_failures) AS BIGINT) AS tool_failures,
-        CAST(sum(decisions) AS BIGINT) AS decisions,
-        CAST(sum(rejections) AS BIGINT) AS rejections,
-        min(first_seen) AS first_seen,
-        max(last_seen) AS last_seen
-    FROM per_session
+        count(DISTINCT SessionId) AS sessions,
+        count(*) AS prompts,
+        count(*) FILTER (
+            WHERE turn_api_errors > 0 OR turn_tool_failures > 0 OR turn_rejections > 0
+        ) AS failed_turns,
+        CAST(sum(turn_api_requests) AS BIGINT) AS api_requests,
+        CAST(sum(turn_api_errors) AS BIGINT) AS api_errors,
+        CAST(sum(turn_tool_calls) AS BIGINT) AS tool_calls,
+        CAST(sum(turn_tool_failures) AS BIGINT) AS tool_failures,
+        CAST(sum(turn_decisions) AS BIGINT) AS decisions,
+        CAST(sum(turn_rejections) AS BIGINT) AS rejections,
+        min(first_at) AS first_seen,
+        max(last_at) AS last_seen
+    FROM turns
+    WHERE $model = '' OR turn_model = $model  -- a turn's model is its first model call's
     GROUP BY version_name, turn_model
 )
 SELECT

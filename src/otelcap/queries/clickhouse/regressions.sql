@@ -55,46 +55,25 @@ WITH turns AS (
   GROUP BY
     SessionId,
     PromptId
-), per_session AS (
-  /* per (version, model, session) first: count(DISTINCT SessionId) beside the sums made */
-  /* DuckDB keep every turn for a second aggregation */
+), by_version AS (
   SELECT
     version_name,
     turn_model,
+    COUNT(DISTINCT SessionId) AS sessions,
     COUNT(*) AS prompts,
     COUNT(*) FILTER(WHERE
       turn_api_errors > 0 OR turn_tool_failures > 0 OR turn_rejections > 0) AS failed_turns,
-    SUM(turn_api_requests) AS api_requests,
-    SUM(turn_api_errors) AS api_errors,
-    SUM(turn_tool_calls) AS tool_calls,
-    SUM(turn_tool_failures) AS tool_failures,
-    SUM(turn_decisions) AS decisions,
-    SUM(turn_rejections) AS rejections,
+    CAST(SUM(turn_api_requests) AS Nullable(Int64)) AS api_requests,
+    CAST(SUM(turn_api_errors) AS Nullable(Int64)) AS api_errors,
+    CAST(SUM(turn_tool_calls) AS Nullable(Int64)) AS tool_calls,
+    CAST(SUM(turn_tool_failures) AS Nullable(Int64)) AS tool_failures,
+    CAST(SUM(turn_decisions) AS Nullable(Int64)) AS decisions,
+    CAST(SUM(turn_rejections) AS Nullable(Int64)) AS rejections,
     MIN(first_at) AS first_seen,
     MAX(last_at) AS last_seen
   FROM turns
   WHERE
     {model: String} = '' OR turn_model = {model: String}
-  GROUP BY
-    version_name,
-    turn_model,
-    SessionId
-), by_version AS (
-  SELECT
-    version_name,
-    turn_model,
-    COUNT(*) AS sessions,
-    CAST(SUM(prompts) AS Nullable(Int64)) AS prompts,
-    CAST(SUM(failed_turns) AS Nullable(Int64)) AS failed_turns,
-    CAST(SUM(api_requests) AS Nullable(Int64)) AS api_requests,
-    CAST(SUM(api_errors) AS Nullable(Int64)) AS api_errors,
-    CAST(SUM(tool_calls) AS Nullable(Int64)) AS tool_calls,
-    CAST(SUM(tool_failures) AS Nullable(Int64)) AS tool_failures,
-    CAST(SUM(decisions) AS Nullable(Int64)) AS decisions,
-    CAST(SUM(rejections) AS Nullable(Int64)) AS rejections,
-    MIN(first_seen) AS first_seen,
-    MAX(last_seen) AS last_seen
-  FROM per_session
   GROUP BY
     version_name,
     turn_model
