@@ -352,9 +352,9 @@ def test_cost_buckets_days_in_the_given_time_zone_on_both_engines(tmp_path: Path
         duck.close()
 
 
-# cost groups requests by UTC quarter hour before reading the zone's wall clock; a quarter
-# with an offset change inside it, or one a local day starts inside, is bucketed request by
-# request. Each pair here shares a quarter and falls on two days.
+# cost and anomalies read the zone's wall clock once per UTC quarter hour; a quarter with an
+# offset change inside it, or one a local day starts inside, is bucketed request by request.
+# Each pair here shares a quarter and falls on two days.
 _SPLIT_QUARTERS = [
     # St. John's left daylight time at 00:01 local until 2011: 2010-11-07 02:31 UTC
     # (00:01 NDT, -02:30) became 23:01 NST (-03:30) on 6 Nov
@@ -379,7 +379,18 @@ _PER_REQUEST_DAYS = {
 }
 
 
-def test_cost_splits_a_quarter_hour_a_zone_changes_in_on_both_engines(tmp_path: Path) -> None:
+def _days_of(store: Any, query: str, values: dict[str, str]) -> dict[str, float]:
+    """cost's per-day cost_usd, or anomalies' (its cost_usd metric per day)."""
+    rows = querypack.run(store, query, values).to_pylist()
+    if query == "cost":
+        return {r["period"].isoformat(): r["cost_usd"] for r in rows if r["period"]}
+    return {r["day"].isoformat(): r["value"] for r in rows if r["metric"] == "cost_usd"}
+
+
+@pytest.mark.parametrize("query", ["cost", "anomalies"])
+def test_a_quarter_hour_a_zone_changes_in_is_split_on_both_engines(
+    tmp_path: Path, query: str
+) -> None:
     from zoneinfo import ZoneInfo
 
     # the days listed are those of Python's copy of the zone database, DuckDB's too
@@ -395,8 +406,7 @@ def test_cost_splits_a_quarter_hour_a_zone_changes_in_on_both_engines(tmp_path: 
             values = {"tz": zone}
             answers = {}
             for store in (duck, click):
-                rows = querypack.run(store, "cost", values).to_pylist()
-                got = {r["period"].isoformat(): r["cost_usd"] for r in rows if r["period"]}
+                got = _days_of(store, query, values)
                 one_by_one = store.query(_PER_REQUEST_DAYS[store.dialect], {"tz": zone})
                 want = {r["d"].isoformat(): r["c"] for r in one_by_one.to_pylist()}
                 assert got == want, (store.dialect, zone)  # sums of powers of two: exact
@@ -406,11 +416,9 @@ def test_cost_splits_a_quarter_hour_a_zone_changes_in_on_both_engines(tmp_path: 
             if zone != "America/St_Johns":
                 assert answers["duckdb"] == answers["clickhouse"], zone
         # the split quarters are split: each zone's own pair lands on two days
-        split = querypack.run(duck, "cost", {"tz": "America/St_Johns"}).to_pylist()
-        days = {r["period"].isoformat(): r["cost_usd"] for r in split if r["period"]}
+        days = _days_of(duck, query, {"tz": "America/St_Johns"})
         assert days["2010-11-06"] == 2.0 and days["2010-11-07"] == 1.0
-        monrovia = querypack.run(duck, "cost", {"tz": "Africa/Monrovia"}).to_pylist()
-        days = {r["period"].isoformat(): r["cost_usd"] for r in monrovia if r["period"]}
+        days = _days_of(duck, query, {"tz": "Africa/Monrovia"})
         assert days["1971-05-31"] == 4.0 and days["1971-06-01"] == 8.0
     finally:
         click.close()

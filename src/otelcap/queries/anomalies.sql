@@ -37,9 +37,10 @@
 -- chance happen on 1 day in 300), 100 ms of latency.
 -- new_versions and new_models: the Claude Code versions and models whose first api_request
 -- (before `until`) fell on that day: a jump that starts with one is a change to look at.
-WITH calls AS (
+WITH call_times AS (
     SELECT
-        CAST(date_trunc('day', timezone($tz, timezone('UTC', Timestamp))) AS DATE) AS call_day,
+        Timestamp,
+        time_bucket(INTERVAL 15 MINUTE, Timestamp) AS quarter_start,
         EventName,
         CostUsd,
         CASE WHEN EventName = 'api_request' THEN DurationMs END AS request_ms
@@ -51,6 +52,42 @@ WITH calls AS (
       AND ($session = '' OR SessionId = $session)
       -- include: log_filter
       -- include: model_filter
+),
+quarter_days AS (
+    -- The zone's day of each UTC quarter hour, read once per quarter instead of once per
+    -- call (at 10M events, Europe/Berlin: 862 → 509 ms; 1M, UTC: 129 → 107). A quarter's
+    -- calls share its day when the zone's offset is the same from a second before the
+    -- quarter to its last second (the wall clock then runs 900 s; a transition falls on a
+    -- whole second) and its first and last seconds fall on one day; otherwise (a transition
+    -- inside it, or a local midnight inside it: an offset that is no multiple of 15 minutes)
+    -- its calls are dated one by one below, as cost does it.
+    SELECT
+        quarter_start,
+        day_start,
+        day_start = CAST(date_trunc('day', last_local) AS DATE)
+            AND (hour(last_local) * 3600 + minute(last_local) * 60 + second(last_local)
+                 - hour(before_local) * 3600 - minute(before_local) * 60 - second(before_local)
+                 + 86400) % 86400 = 900 AS whole
+    FROM (
+        SELECT
+            quarter_start,
+            CAST(date_trunc('day', timezone($tz, timezone('UTC', quarter_start))) AS DATE) AS day_start,
+            timezone($tz, timezone('UTC', quarter_start + INTERVAL 899 SECOND)) AS last_local,
+            timezone($tz, timezone('UTC', quarter_start - INTERVAL 1 SECOND)) AS before_local
+        FROM (SELECT DISTINCT quarter_start FROM call_times) AS distinct_quarters
+    ) AS quarters
+),
+calls AS (
+    SELECT
+        CASE
+            WHEN q.whole THEN q.day_start
+            ELSE CAST(date_trunc('day', timezone($tz, timezone('UTC', c.Timestamp))) AS DATE)
+        END AS call_day,
+        c.EventName,
+        c.CostUsd,
+        c.request_ms
+    FROM call_times AS c
+    JOIN quarter_days AS q ON q.quarter_start = c.quarter_start
 ),
 per_day AS (
     SELECT

@@ -1,9 +1,10 @@
 -- anomalies: rendered from queries/anomalies.sql for ClickHouse by
 -- otelcap.querybuild.render_clickhouse (sqlglot 30.30.0 + overrides).
 -- Do not edit: run `python -m otelcap.querybuild --render`.
-WITH calls AS (
+WITH call_times AS (
   SELECT
-    CAST(dateTrunc('DAY', toTimeZone(Timestamp, {tz: String})) AS Nullable(DATE)) AS call_day,
+    Timestamp,
+    toStartOfInterval(Timestamp, INTERVAL '15' MINUTE) AS quarter_start,
     EventName,
     CostUsd,
     CASE WHEN EventName = 'api_request' THEN DurationMs END AS request_ms
@@ -39,6 +40,46 @@ WITH calls AS (
     AND (
       {model: String} = '' OR Model = {model: String}
     )
+), quarter_days AS (
+  /* The zone's day of each UTC quarter hour, read once per quarter instead of once per */
+  /* call (at 10M events, Europe/Berlin: 862 → 509 ms; 1M, UTC: 129 → 107). A quarter's */
+  /* calls share its day when the zone's offset is the same from a second before the */
+  /* quarter to its last second (the wall clock then runs 900 s; a transition falls on a */
+  /* whole second) and its first and last seconds fall on one day; otherwise (a transition */
+  /* inside it, or a local midnight inside it: an offset that is no multiple of 15 minutes) */
+  /* its calls are dated one by one below, as cost does it. */
+  SELECT
+    quarter_start,
+    day_start,
+    day_start = CAST(dateTrunc('DAY', last_local) AS Nullable(DATE))
+    AND (
+      HOUR(last_local) * 3600 + MINUTE(last_local) * 60 + SECOND(last_local) - HOUR(before_local) * 3600 - MINUTE(before_local) * 60 - SECOND(before_local) + 86400
+    ) % 86400 = 900 AS whole
+  FROM (
+    SELECT
+      quarter_start,
+      CAST(dateTrunc('DAY', toTimeZone(quarter_start, {tz: String})) AS Nullable(DATE)) AS day_start,
+      toTimeZone(quarter_start + INTERVAL '899' SECOND, {tz: String}) AS last_local,
+      toTimeZone(quarter_start - INTERVAL '1' SECOND, {tz: String}) AS before_local
+    FROM (
+      SELECT DISTINCT
+        quarter_start
+      FROM call_times
+    ) AS distinct_quarters
+  ) AS quarters
+), calls AS (
+  SELECT
+    CASE
+      WHEN q.whole
+      THEN q.day_start
+      ELSE CAST(dateTrunc('DAY', toTimeZone(c.Timestamp, {tz: String})) AS Nullable(DATE))
+    END AS call_day,
+    c.EventName,
+    c.CostUsd,
+    c.request_ms
+  FROM call_times AS c
+  JOIN quarter_days AS q
+    ON q.quarter_start = c.quarter_start
 ), per_day AS (
   SELECT
     call_day,
