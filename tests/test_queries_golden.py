@@ -286,6 +286,7 @@ def test_blocks_start_with_the_first_request_after_the_last_block_on_both_engine
         [
             ("2026-11-30T09:10:00", 1.0),   # block 1: 09:00-14:00 (the hour of the first)
             ("2026-11-30T09:50:00", 0.5),
+            ("2026-11-30T11:20:00", 0.125),  # a third hour of block 1
             ("2026-11-30T13:59:59", 0.25),  # still block 1
             ("2026-11-30T14:30:00", 2.0),   # block 2 starts at 14:00, not at 14:30 or 19:00
             ("2026-11-30T23:05:00", 1.0),   # after a gap: block 3 at 23:00, not 19:00
@@ -303,7 +304,7 @@ def test_blocks_start_with_the_first_request_after_the_last_block_on_both_engine
              r["state"]) for r in rows.to_pylist()
         ]  # fmt: skip
         assert got == [
-            ("30 09:00", 3, 1.75, ""),
+            ("30 09:00", 4, 1.875, ""),
             ("30 14:00", 1, 2.0, ""),
             ("30 23:00", 2, 1.5, ""),
             ("01 04:00", 1, 0.6, "active"),

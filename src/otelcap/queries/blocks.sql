@@ -43,10 +43,16 @@ starts AS (
     GROUP BY starts.start_hour
 ),
 hour_block AS (
-    SELECT hours.hour_start, max(starts.start_hour) AS hour_block_start
-    FROM hours CROSS JOIN starts
-    WHERE starts.start_hour <= hours.hour_start
-    GROUP BY hours.hour_start
+    -- each hour's block: the latest start at or before it. Every start is one of the hours,
+    -- so that is a running max over the hours in order (a join of every hour with every
+    -- start before it made 4.7M pairs at 1M events)
+    SELECT
+        hours.hour_start,
+        max(starts.start_hour) OVER (
+            ORDER BY hours.hour_start ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS hour_block_start
+    FROM hours
+    LEFT JOIN starts ON starts.start_hour = hours.hour_start
 ),
 per_block AS (
     SELECT

@@ -63,15 +63,15 @@ WITH RECURSIVE requests AS (
   GROUP BY
     starts.start_hour
 ), hour_block AS (
+  /* each hour's block: the latest start at or before it. Every start is one of the hours, */
+  /* so that is a running max over the hours in order (a join of every hour with every */
+  /* start before it made 4.7M pairs at 1M events) */
   SELECT
     hours.hour_start,
-    MAX(starts.start_hour) AS hour_block_start
+    MAX(starts.start_hour) OVER (ORDER BY hours.hour_start ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS hour_block_start
   FROM hours
-  CROSS JOIN starts
-  WHERE
-    starts.start_hour <= hours.hour_start
-  GROUP BY
-    hours.hour_start
+  LEFT JOIN starts
+    ON starts.start_hour = hours.hour_start
 ), per_block AS (
   SELECT
     b.hour_block_start AS block_start,
