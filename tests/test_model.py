@@ -316,3 +316,46 @@ def test_a_running_server_keeps_the_step_for_a_turns_later_requests(server: Serv
         ("api_request", "p2", ""),
     ]
     assert rows[0][3].startswith("hmac-sha256:") and "/review" not in rows[0][3]
+
+
+def _named_request(records: list[tuple[str, list[KeyValue], str]]) -> bytes:
+    """Records of (LogRecord event_name, attributes, body text)."""
+    req = ExportLogsServiceRequest()
+    rl = req.resource_logs.add()
+    rl.resource.attributes.extend([_kv("service.version", string_value="2.1.99")])
+    sl = rl.scope_logs.add()
+    for i, (event_name, attrs, body) in enumerate(records):
+        rec = sl.log_records.add(time_unix_nano=1_000 + i, event_name=event_name)
+        rec.attributes.extend(attrs)
+        rec.body.string_value = body
+    return req.SerializeToString()
+
+
+def test_event_name_and_app_version_come_from_the_first_place_that_has_them() -> None:
+    """EventName: the record's field, else event.name, else the body without claude_code.;
+    AppVersion: app.version, else the resource's service.version. Each batch below takes
+    another path through model/claude.py (every record alike, or a mix)."""
+    ev = _kv("event.name", string_value="tool_result")
+    app = _kv("app.version", string_value="2.2.0")
+    cases = [
+        # Claude Code's own shape: event.name on every record, no field, no app.version
+        ([("", [ev], "claude_code.tool_result")] * 2, ["tool_result"] * 2, ["2.1.99"] * 2),
+        # the field on every record, app.version on every record
+        ([("api_request", [ev, app], "x")] * 2, ["api_request"] * 2, ["2.2.0"] * 2),
+        # a mix: field, attribute, body with and without the prefix, nothing at all
+        (
+            [
+                ("user_prompt", [app], "claude_code.other"),
+                ("", [ev], "claude_code.other"),
+                ("", [], "claude_code.api_error"),
+                ("", [app], "free text"),
+                ("", [_kv("event.name", string_value="")], "claude_code.x"),
+            ],
+            ["user_prompt", "tool_result", "api_error", "", ""],
+            ["2.2.0", "2.1.99", "2.1.99", "2.2.0", "2.1.99"],
+        ),
+    ]
+    for records, names, versions in cases:
+        batch = to_batches("logs", [_named_request(records)]).batches["otel_logs"]
+        assert batch.column("EventName").to_pylist() == names
+        assert batch.column("AppVersion").to_pylist() == versions
