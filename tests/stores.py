@@ -137,6 +137,13 @@ def full_batch(table: str, rows: int = 5, start: int = 0) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(cols, schema=arrow)
 
 
+def model_batch(arrow: pa.Schema, rows: list[dict[str, Any]]) -> pa.RecordBatch:
+    """Rows as the model makes them: the columns each row names, the other strings '' (the
+    model leaves no string null), everything else null."""
+    blank = {f.name: "" if pa.types.is_string(f.type) else None for f in arrow}
+    return pa.RecordBatch.from_pylist([{**blank, **row} for row in rows], schema=arrow)
+
+
 def canonical(table: pa.Table) -> list[dict[str, Any]]:
     """Rows as Python values with timestamps as integer nanoseconds (pyarrow's datetimes stop
     at microseconds), so two engines' answers compare exactly."""

@@ -57,9 +57,8 @@ def sums(points: list[tuple[str, str, str, int, float]], **more: Any) -> pa.Reco
     for (session, metric, kind, minute, value), (start, temporality) in zip(
         points, shapes, strict=True
     ):
-        row: dict[str, Any] = {f.name: None for f in schema.METRICS_SUM}
         attrs = [("session.id", session), *([("type", kind)] if kind else [])]
-        row.update(
+        row: dict[str, Any] = dict(
             ResourceAttributes=RESOURCE,
             ScopeAttributes=[],
             Attributes=attrs,
@@ -73,19 +72,15 @@ def sums(points: list[tuple[str, str, str, int, float]], **more: Any) -> pa.Reco
             SessionId=session,
             Type=kind,
         )
-        for f in schema.METRICS_SUM:
-            if row[f.name] is None and pa.types.is_string(f.type):
-                row[f.name] = ""
         rows.append(row)
-    return pa.RecordBatch.from_pylist(rows, schema=schema.METRICS_SUM)
+    return stores.model_batch(schema.METRICS_SUM, rows)
 
 
 def prompts(minutes: range = range(1)) -> pa.RecordBatch:
     """A user_prompt per session (at T0 + each of `minutes`), so `sessions` lists them."""
     rows = []
     for i, (session, minute) in enumerate((s, m) for s in sorted(WANT_ALL) for m in minutes):
-        row: dict[str, Any] = {f.name: None for f in schema.LOGS}
-        row.update(
+        row: dict[str, Any] = dict(
             Timestamp=T0 + dt.timedelta(minutes=minute, seconds=i % 60),
             ObservedTimestamp=T0,
             ServiceName="claude-code",
@@ -96,11 +91,8 @@ def prompts(minutes: range = range(1)) -> pa.RecordBatch:
             ResourceAttributes=RESOURCE,
             ScopeAttributes=[],
         )
-        for f in schema.LOGS:
-            if row[f.name] is None and pa.types.is_string(f.type):
-                row[f.name] = ""
         rows.append(row)
-    return pa.RecordBatch.from_pylist(rows, schema=schema.LOGS)
+    return stores.model_batch(schema.LOGS, rows)
 
 
 def outcomes(store: Any, values: dict[str, str] | None = None) -> dict[str, tuple[int, int, int]]:

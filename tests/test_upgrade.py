@@ -44,8 +44,7 @@ def batch() -> pa.RecordBatch:
     for j, event in enumerate(("user_prompt", "api_request") * len(CASES)):
         i = j // 2
         log_attrs, res_attrs, _ = CASES[i]
-        row: dict[str, Any] = {f.name: None for f in schema.LOGS}
-        row.update(
+        row: dict[str, Any] = dict(
             Timestamp=T0 + dt.timedelta(minutes=i, seconds=j % 2),
             ObservedTimestamp=T0,
             ServiceName="claude-code",
@@ -62,11 +61,8 @@ def batch() -> pa.RecordBatch:
             ResourceAttributes=list(res_attrs.items()),
             ScopeAttributes=[],
         )
-        for f in schema.LOGS:
-            if row[f.name] is None and pa.types.is_string(f.type):
-                row[f.name] = ""
         rows.append(row)
-    return pa.RecordBatch.from_pylist(rows, schema=schema.LOGS)
+    return stores.model_batch(schema.LOGS, rows)
 
 
 WANT = {f"s-{i}": project for i, (_, _, project) in enumerate(CASES)}

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from otelcap.model import wire
 from otelcap.model.schema import PROMOTED_LOG, PROMOTED_METRIC, PROMOTED_SPAN
 
 _EVENT_PREFIX = "claude_code."
@@ -154,10 +155,7 @@ def _lengths(arr: pa.Array) -> np.ndarray | None:
     Arrow call), or None when it has nulls."""
     if arr.null_count:
         return None
-    offsets = np.frombuffer(
-        arr.buffers()[1], dtype=np.int32, count=len(arr) + 1, offset=arr.offset * 4
-    )
-    return np.diff(offsets)
+    return np.diff(wire.value_offsets(arr))
 
 
 def promote_logs(batch: pa.RecordBatch) -> pa.RecordBatch:

@@ -241,9 +241,10 @@ METRICS_SUMMARY = _schema(
 )
 
 # SeriesKey: one metric of one process with one attribute set (MetricName, ServiceName and
-# both maps), hashed once as the row is stored. sessions, sessions-by and outcomes follow each
-# cumulative series with a window over it; hashing the two maps in every such query read them
-# for every scanned point. Its value is the engine's own hash (DuckDB's hash(), ClickHouse's
+# both maps), hashed once as the row is stored. sessions, sessions-by, outcomes and cost follow
+# each cumulative series with a window over it; hashing the two maps in every such query read
+# them for every scanned point (at 1M events, callgrind: sessions 1,468 → 1,213 M instructions,
+# outcomes 753 → 497). Its value is the engine's own hash (DuckDB's hash(), ClickHouse's
 # cityHash64), so it is LOCAL to a store.
 DERIVED_SUM: list[tuple[str, pa.DataType]] = [("SeriesKey", U64)]
 STORED_METRICS_SUM = _schema([*((f.name, f.type) for f in METRICS_SUM), *DERIVED_SUM])

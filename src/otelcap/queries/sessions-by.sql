@@ -29,8 +29,8 @@ WITH records AS (
 ),
 per_session AS (
     -- per (group, session) first: count(DISTINCT SessionId) beside the other aggregates made
-    -- DuckDB materialize every record for a second aggregation (at 1M events, 140 of the
-    -- query's 224 ms)
+    -- DuckDB materialize every record for a second aggregation (at 1M events, callgrind:
+    -- 1,726 → 1,541 M instructions for the whole query)
     SELECT
         group_name,
         min(Timestamp) AS first_event,

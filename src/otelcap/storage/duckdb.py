@@ -126,8 +126,9 @@ class DuckDBStore:
         self._lacking: dict[str, list[str]] = {}
         self._stale: dict[str, list[str]] = {}
         try:
-            self._lacking = upgrade.lacking(self._con, ALIAS)
-            self._stale = upgrade.stale(self._con, ALIAS)
+            have = upgrade.stored_columns(self._con, ALIAS)
+            self._lacking = upgrade.lacking(have)
+            self._stale = upgrade.stale(self._con, ALIAS, have)
             if not read_only:
                 for done in upgrade.upgrade(self._con, self._lacking, self._stale):
                     log.warning("%s: %s", self.path, done)

@@ -112,15 +112,21 @@ def column_types() -> dict[str, dict[str, str]]:
         con.close()
 
 
-def lacking(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, list[str]]:
-    """table → the schema's columns it lacks, for each otelcap table the database has (one
-    catalog query, so opening a current file costs nothing more)."""
+def stored_columns(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, set[str]]:
+    """table → its columns, for each table the database has (one catalog query, which
+    `lacking` and `stale` share: opening a current file costs nothing more)."""
     have: dict[str, set[str]] = {}
     for table, column in con.execute(
         "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ?",
         [database],
     ).fetchall():
         have.setdefault(str(table), set()).add(str(column))
+    return have
+
+
+def lacking(have: dict[str, set[str]]) -> dict[str, list[str]]:
+    """table → the schema's columns it lacks, for each otelcap table in `have`
+    (`stored_columns`)."""
     out = {}
     for table, arrow in TABLES.items():
         if table in have:
@@ -136,21 +142,16 @@ def lacking(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, list[str
 _STALE_SAMPLE = 256
 
 
-def stale(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, list[str]]:
+def stale(
+    con: duckdb.DuckDBPyConnection, database: str, have: dict[str, set[str]]
+) -> dict[str, list[str]]:
     """table → its LOCAL columns (model/schema.py) that this DuckDB does not compute as they
     are stored: the file was keyed by a DuckDB whose hash() differs. A table that lacks the
-    column is `lacking`'s, not this."""
-    present = {
-        (str(t), str(c))
-        for t, c in con.execute(
-            "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ?",
-            [database],
-        ).fetchall()
-    }
+    column (`have`, from `stored_columns`) is `lacking`'s, not this."""
     out: dict[str, list[str]] = {}
     for table, cols in LOCAL.items():
         for col in sorted(cols):
-            if (table, col) not in present:
+            if col not in have.get(table, set()):
                 continue
             (differ,) = con.execute(
                 f'SELECT count(*) FROM (SELECT "{col}" AS stored, {fill_sql(table, col, "")} '
@@ -165,12 +166,11 @@ def stale(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, list[str]]
 def upgrade(
     con: duckdb.DuckDBPyConnection,
     missing: dict[str, list[str]],
-    stale: dict[str, list[str]] | None = None,
+    stale: dict[str, list[str]],
 ) -> list[str]:
     """Add and fill the `missing` columns (from `lacking`) and compute the `stale` ones again,
     in one transaction; returns what was done, one "table.column (why)" each."""
     done: list[str] = []
-    stale = stale or {}
     if not missing and not stale:
         return done
     con.begin()
@@ -198,13 +198,12 @@ def compat_views(
     con: duckdb.DuckDBPyConnection,
     alias: str,
     missing: dict[str, list[str]],
-    stale: dict[str, list[str]] | None = None,
+    stale: dict[str, list[str]],
 ) -> None:
     """On this connection, a temporary view per table that lacks columns or holds stale ones,
     named like the table: its columns as stored, the stale ones computed again, the missing
     ones computed and added. Temporary objects are found before the file's, and belong to the
     connection that made them."""
-    stale = stale or {}
     for table in {**missing, **stale}:
         types = column_types()[table]
         star = "*"

@@ -187,14 +187,7 @@ WITH by_session AS (
     SeriesKey AS series /* a series: one metric of one process with one attribute set, hashed as the row */ /* was stored (model/schema.py's SeriesKey; hashing the maps here read both for */ /* every point, and partitioning by the maps themselves costs 10x) */
   FROM otel_metrics_sum
   WHERE
-    MetricName IN (
-      'claude_code.active_time.total',
-      'claude_code.commit.count',
-      'claude_code.pull_request.count',
-      'claude_code.lines_of_code.count'
-    )
-    AND SessionId <> ''
-    AND /* a point's increment reads only the points before it, so later ones never count */ TimeUnix < {until: DateTime64(9)}
+    TimeUnix < {until: DateTime64(9)}
     AND (
       {session: String} = '' OR SessionId = {session: String}
     )
@@ -225,6 +218,13 @@ WITH by_session AS (
         '(no team.id)'
       ) = {team: String}
     )
+    AND MetricName IN (
+      'claude_code.active_time.total',
+      'claude_code.commit.count',
+      'claude_code.pull_request.count',
+      'claude_code.lines_of_code.count'
+    )
+    AND SessionId <> ''
 ), series_history AS (
   SELECT
     MetricName,
@@ -237,14 +237,7 @@ WITH by_session AS (
     SeriesKey AS series /* a series: one metric of one process with one attribute set, hashed as the row */ /* was stored (model/schema.py's SeriesKey; hashing the maps here read both for */ /* every point, and partitioning by the maps themselves costs 10x) */
   FROM otel_metrics_sum
   WHERE
-    MetricName IN (
-      'claude_code.active_time.total',
-      'claude_code.commit.count',
-      'claude_code.pull_request.count',
-      'claude_code.lines_of_code.count'
-    )
-    AND SessionId <> ''
-    AND /* a point's increment reads only the points before it, so later ones never count */ TimeUnix < {until: DateTime64(9)}
+    TimeUnix < {until: DateTime64(9)}
     AND (
       {session: String} = '' OR SessionId = {session: String}
     )
@@ -275,6 +268,13 @@ WITH by_session AS (
         '(no team.id)'
       ) = {team: String}
     )
+    AND MetricName IN (
+      'claude_code.active_time.total',
+      'claude_code.commit.count',
+      'claude_code.pull_request.count',
+      'claude_code.lines_of_code.count'
+    )
+    AND SessionId <> ''
 ), last_before AS (
   /* Of the points before `since`, the window needs only each series' last: the one the */
   /* first point after `since` grows from (every earlier point sorts before every later one, */
