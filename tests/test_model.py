@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import pyarrow as pa
+import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -12,7 +14,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from otelcap.model import PromptSteps, schema, to_batches
+from otelcap.model import PromptSteps, schema, to_batches, workflow
 from otelcap.service import Service
 
 
@@ -251,6 +253,26 @@ def test_workflow_step_is_read_from_the_raw_prompt_and_kept_for_later_requests()
     assert _steps(to_batches("logs", later, steps)) == ["/commit", ""]
     # Without a PromptSteps only the request itself is looked at.
     assert _steps(to_batches("logs", later)) == ["", ""]
+
+
+@pytest.mark.parametrize("python_side", [True, False], ids=["compiled-once", "arrow-kernel"])
+def test_the_slash_word_is_read_alike_on_both_paths(
+    python_side: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch's few prompts are matched from Python (the pattern compiled once), many by
+    Arrow's kernel: the same RE2 pattern, so the same words, edge cases included."""
+    prompts = [
+        "/review the diff", "  /commit", "\t/fix:lint now", "/a.b-c_d\n", "/x", None, "",
+        "/home/dev is full", "/ünï x", "/_x", "\v/x y", "/x\vy", "/" + "w" * 64,
+        "/" + "w" * 65, "hello /review", "/review\u00a0x",
+    ]  # fmt: skip
+    expected = [
+        "review", "commit", "fix:lint", "a.b-c_d", "x", None, None, None, None, None, None,
+        None, "w" * 64, None, None, None,
+    ]  # fmt: skip
+    if not python_side:
+        monkeypatch.setattr(workflow, "_PY_MATCH_MAX", 0)
+    assert workflow._slash_words(pa.array(prompts, pa.string())).to_pylist() == expected
 
 
 def test_prompt_steps_forget_the_oldest_prompts_and_can_be_shared_by_threads() -> None:

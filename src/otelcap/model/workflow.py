@@ -15,8 +15,10 @@ get ''; queries can still join on PromptId.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,6 +30,11 @@ _STR = pa.string()
 # a path has a second slash before any space, which the word does not allow).
 _SLASH_WORD = r"^\s*/(?P<step>[A-Za-z0-9][\w:.\-]{0,63})(?:\s|$)"
 _STEP_KEYS = pa.array(["command_name", "prompt"], _STR)
+# Up to this many prompts a batch are matched from Python with the pattern compiled once
+# (google-re2, the RE2 Arrow uses): pc.extract_regex compiles it on every call, ~250 µs,
+# and a round of small requests carries a prompt or two (one user_prompt a turn). Past it,
+# Arrow's kernel (the sanitizer's rules.COMPILED_MAX_VALUES draws the same line).
+_PY_MATCH_MAX = 1000
 # Prompt ids whose step is remembered for their later requests: the latest 4,096 turns that
 # had a step, across every session the server hears from. About 0.9 MB (tracemalloc, UUID
 # prompt ids).
@@ -63,7 +70,7 @@ class PromptSteps:
             n = batch.num_rows
             command, prompt = found.slice(0, n), found.slice(n, n)
             command = pc.if_else(pc.equal(command, ""), pa.scalar(None, _STR), command)
-            word = pc.struct_field(pc.extract_regex(prompt, _SLASH_WORD), "step")
+            word = _slash_words(prompt)
             step = pc.coalesce(command, word)
             step = pc.binary_join_element_wise("/", pc.utf8_ltrim(step, "/"), "")
             self._remember(prompt_ids, step)
@@ -90,6 +97,28 @@ class PromptSteps:
                 self._steps.move_to_end(pid)
             while len(self._steps) > self.memory:
                 self._steps.popitem(last=False)
+
+
+def _slash_words(prompt: pa.Array) -> pa.Array:
+    """Each prompt's leading `/word` (null where there is none): _SLASH_WORD's step group."""
+    present = prompt.drop_null()
+    if len(present) > _PY_MATCH_MAX:
+        return pc.struct_field(pc.extract_regex(prompt, _SLASH_WORD), "step")
+    if not len(present):
+        return pa.nulls(len(prompt), _STR)
+    search = _slash_word().search
+    words = []
+    for text in prompt.to_pylist():
+        m = search(text) if text is not None else None
+        words.append(m.group("step") if m else None)
+    return pa.array(words, _STR)
+
+
+@functools.cache
+def _slash_word() -> Any:
+    import re2  # Arrow's RE2 options are the library's defaults: UTF-8, case-sensitive
+
+    return re2.compile(_SLASH_WORD)
 
 
 def _compact(arr: pa.Array) -> pa.Array:
