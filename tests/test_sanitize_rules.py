@@ -246,7 +246,8 @@ def test_compiled_once_and_arrow_kernels_give_the_same_answers(
 ) -> None:
     from otelcap.sanitize import rules
 
-    texts = _table_strings()
+    # Non-ASCII text too: the compiled pattern reads the values' UTF-8 bytes.
+    texts = [*_table_strings(), "müller jürgen.müller@example.com ü", "ключ +49 30 1234567 ж"]
     words = pa.array(texts)
     for pattern in [rules.ANY_PATTERN, *(r.pattern for r in PATTERN_RULES)]:
         assert rules.matches(words, pattern).to_pylist() == (
