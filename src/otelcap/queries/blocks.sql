@@ -32,15 +32,29 @@ WITH RECURSIVE requests AS (
 hours AS (
     SELECT DISTINCT hour_start FROM requests
 ),
+successors AS MATERIALIZED (
+    -- each hour's next block start, were a block to start at it: the first hour at least 5
+    -- hours later. Read once, so each step of starts is one lookup, not a min over every
+    -- hour (DuckDB, interleaved runs: 1M events 164 → 63 ms, 10M 464 → 299)
+    -- (ordered by seconds: ClickHouse takes only a number as a RANGE offset, and counts
+    -- seconds the same in every zone, where its hours follow the zone)
+    SELECT
+        hour_start,
+        min(hour_start) OVER (
+            ORDER BY date_diff('second', TIMESTAMP '1970-01-01', hour_start)
+            RANGE BETWEEN 18000 FOLLOWING AND UNBOUNDED FOLLOWING
+        ) AS following_start
+    FROM hours
+),
 starts AS (
     -- the first block starts with the first request; each next one with the first request
     -- at least 5 hours after the previous block's start (one step per block)
     SELECT min(hour_start) AS start_hour FROM hours HAVING count(*) > 0
     UNION ALL
-    SELECT min(hours.hour_start) AS next_start
-    FROM starts CROSS JOIN hours
-    WHERE hours.hour_start >= starts.start_hour + INTERVAL 5 HOUR
-    GROUP BY starts.start_hour
+    SELECT successors.following_start
+    FROM starts
+    JOIN successors ON successors.hour_start = starts.start_hour
+    WHERE successors.following_start IS NOT NULL
 ),
 hour_block AS (
     -- each hour's block: the latest start at or before it. Every start is one of the hours,

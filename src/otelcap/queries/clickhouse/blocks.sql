@@ -45,6 +45,19 @@ WITH RECURSIVE requests AS (
   SELECT DISTINCT
     hour_start
   FROM requests
+), successors AS (
+  /* each hour's next block start, were a block to start at it: the first hour at least 5 */
+  /* hours later. Read once, so each step of starts is one lookup, not a min over every */
+  /* hour (DuckDB, interleaved runs: 1M events 164 → 63 ms, 10M 464 → 299) */
+  /* (ordered by seconds: ClickHouse takes only a number as a RANGE offset, and counts */
+  /* seconds the same in every zone, where its hours follow the zone) */
+  SELECT
+    hour_start,
+    MIN(hour_start) OVER (
+      ORDER BY DATE_DIFF(SECOND, CAST('1970-01-01' AS Nullable(DateTime)), hour_start)
+      RANGE BETWEEN 18000 FOLLOWING AND UNBOUNDED FOLLOWING
+    ) AS following_start
+  FROM hours
 ), starts AS (
   /* the first block starts with the first request; each next one with the first request */
   /* at least 5 hours after the previous block's start (one step per block) */
@@ -55,13 +68,14 @@ WITH RECURSIVE requests AS (
     COUNT(*) > 0
   UNION ALL
   SELECT
-    MIN(hours.hour_start) AS next_start
+    successors.following_start
   FROM starts
-  CROSS JOIN hours
+  JOIN successors
+    ON successors.hour_start = starts.start_hour
   WHERE
-    hours.hour_start >= starts.start_hour + INTERVAL '5' HOUR
-  GROUP BY
-    starts.start_hour
+    NOT (
+      successors.following_start IS NULL
+    )
 ), hour_block AS (
   /* each hour's block: the latest start at or before it. Every start is one of the hours, */
   /* so that is a running max over the hours in order (a join of every hour with every */
