@@ -25,8 +25,11 @@ by_tool AS (
         count(*) FILTER (WHERE EventName = 'tool_result') AS calls,
         count(*) FILTER (WHERE EventName = 'tool_result' AND Success = true) AS succeeded,
         count(*) FILTER (WHERE EventName = 'tool_result' AND Success = false) AS failed,
-        quantile_cont(CASE WHEN EventName = 'tool_result' THEN DurationMs END, 0.5) AS p50_ms,
-        quantile_cont(CASE WHEN EventName = 'tool_result' THEN DurationMs END, 0.95) AS p95_ms,
+        -- both levels from one sort of the durations
+        count(CASE WHEN EventName = 'tool_result' THEN DurationMs END) AS with_duration,
+        quantile_cont(
+            CASE WHEN EventName = 'tool_result' THEN DurationMs END, [0.5, 0.95]
+        ) AS duration_levels,
         count(*) FILTER (WHERE EventName = 'tool_decision') AS decisions,
         count(*) FILTER (WHERE EventName = 'tool_decision' AND Decision = 'reject') AS rejected,
         count(*) FILTER (
@@ -47,8 +50,9 @@ SELECT
     succeeded,
     failed,
     succeeded / nullif(calls, 0) AS success_rate,
-    p50_ms,
-    p95_ms,
+    -- over no values DuckDB answers NULL and ClickHouse nan: say NULL on both
+    CASE WHEN with_duration > 0 THEN duration_levels[1] END AS p50_ms,
+    CASE WHEN with_duration > 0 THEN duration_levels[2] END AS p95_ms,
     decisions,
     rejected,
     rejected / nullif(decisions, 0) AS reject_rate,

@@ -88,8 +88,8 @@ WITH ev AS (
       EventName = 'tool_result' AND Success = TRUE) AS succeeded,
     COUNT(*) FILTER(WHERE
       EventName = 'tool_result' AND Success = FALSE) AS failed,
-    quantileExactInclusive(0.5)(CASE WHEN EventName = 'tool_result' THEN DurationMs END) AS p50_ms,
-    quantileExactInclusive(0.95)(CASE WHEN EventName = 'tool_result' THEN DurationMs END) AS p95_ms,
+    COUNT(CASE WHEN EventName = 'tool_result' THEN DurationMs END) AS with_duration, /* both levels from one sort of the durations */
+    quantilesExactInclusive(0.5, 0.95)(CASE WHEN EventName = 'tool_result' THEN DurationMs END) AS duration_levels,
     COUNT(*) FILTER(WHERE
       EventName = 'tool_decision') AS decisions,
     COUNT(*) FILTER(WHERE
@@ -114,8 +114,8 @@ SELECT
   succeeded,
   failed,
   succeeded / nullIf(calls, 0) AS success_rate,
-  p50_ms,
-  p95_ms,
+  CASE WHEN with_duration > 0 THEN duration_levels[1] END AS p50_ms, /* over no values DuckDB answers NULL and ClickHouse nan: say NULL on both */
+  CASE WHEN with_duration > 0 THEN duration_levels[2] END AS p95_ms,
   decisions,
   rejected,
   rejected / nullIf(decisions, 0) AS reject_rate,
