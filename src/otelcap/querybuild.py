@@ -24,6 +24,11 @@ engines by tests/test_queries_golden.py):
   no such syntax.
 - `SETTINGS join_use_nulls = 1`: without it ClickHouse fills an outer join's missing side with
   0 and '' instead of NULL.
+- CTEs written by hand for ClickHouse (CLICKHOUSE_CTES), where the translation is exact but
+  cannot run there: blocks' recursive chain of block starts. ClickHouse runs a recursive CTE's
+  step as a query of its own, each reading the table again (20k events: 92 steps, 2.6 s;
+  100k: 391 steps, 41 s), and stops at 1,000 steps (about 7 months of daily blocks), so there
+  the chain is one arrayFold over the sorted hours. CTEs nothing reads any more are dropped.
 And refusals, where no rewrite is exact: round() (ClickHouse rounds floats half to even), a map
 lookup not wrapped in coalesce(…, '') or nullif(…, '') (a missing key is NULL in DuckDB and
 '' in ClickHouse), median(), and an alias named like a column its SELECT reads (ClickHouse
@@ -42,6 +47,22 @@ __all__ = ["SQLGLOT_VERSION", "render_all", "render_clickhouse", "render_ops"]
 SQLGLOT_VERSION = "30.30.0"  # the pinned renderer of the checked-in ClickHouse SQL
 # Written into the source tree (a maintainer's tool), so a file path, not a package resource.
 OUT_DIR = Path(__file__).parent / "queries" / "clickhouse"
+
+# (query, CTE) → the CTE's ClickHouse body (see the module docstring).
+CLICKHOUSE_CTES: dict[tuple[str, str], str] = {
+    # Each start is the first hour at least 5 hours after the previous start: a fold that
+    # appends an hour when it is. One pass, though each append copies the list: a year of
+    # every hour used (8,760 hours, 1,461 blocks) 180 ms in chdb, ten years 1.6 s.
+    ("blocks", "starts"): """
+        SELECT arrayJoin(arrayFold(
+            (acc, h) -> if(h >= acc[-1] + INTERVAL 5 HOUR, arrayPushBack(acc, h), acc),
+            arraySort(groupArray(hour_start)),
+            [min(hour_start)]
+        )) AS start_hour
+        FROM hours
+        HAVING count(*) > 0
+    """,
+}
 
 
 def render_clickhouse(query: Query) -> str:
@@ -137,6 +158,7 @@ def render_clickhouse(query: Query) -> str:
         return node
 
     tree = tree.transform(override)
+    _hand_written_ctes(query.name, tree)
     for select in tree.find_all(exp.Select):
         for why in _shadowing_aliases(select):
             problems.append(f"{query.name}: {why}")
@@ -151,6 +173,37 @@ def render_clickhouse(query: Query) -> str:
         ]
     )
     return f"{header}\n{body}\nSETTINGS join_use_nulls = 1\n"
+
+
+def _hand_written_ctes(name: str, tree: Any) -> None:
+    """Put CLICKHOUSE_CTES' bodies in place of the query's own, then drop the CTEs nothing
+    reads any more and RECURSIVE where no CTE reads itself."""
+    import sqlglot
+    from sqlglot import exp
+
+    ctes = {cte.alias: cte for cte in tree.find_all(exp.CTE)}
+    replaced = [alias for alias in ctes if (name, alias) in CLICKHOUSE_CTES]
+    if not replaced:
+        return
+    for alias in replaced:
+        ctes[alias].set("this", sqlglot.parse_one(CLICKHOUSE_CTES[name, alias], read="clickhouse"))
+
+    def readers(alias: str) -> list[Any]:
+        return [t for t in tree.find_all(exp.Table) if t.name == alias and not t.db]
+
+    unused = True
+    while unused:  # a dropped CTE may have been the only reader of another
+        unused = False
+        for alias, cte in list(ctes.items()):
+            if not readers(alias):
+                cte.pop()
+                del ctes[alias]
+                unused = True
+    with_ = tree.args.get("with_") or tree.args.get("with")
+    if with_ is not None and not any(
+        t.find_ancestor(exp.CTE) is cte for alias, cte in ctes.items() for t in readers(alias)
+    ):
+        with_.set("recursive", False)
 
 
 def _shadowing_aliases(select: Any) -> list[str]:

@@ -48,7 +48,8 @@ successors AS MATERIALIZED (
 ),
 starts AS (
     -- the first block starts with the first request; each next one with the first request
-    -- at least 5 hours after the previous block's start (one step per block)
+    -- at least 5 hours after the previous block's start (one step per block; ClickHouse
+    -- folds over the hours instead: querybuild.CLICKHOUSE_CTES)
     SELECT min(hour_start) AS start_hour FROM hours HAVING count(*) > 0
     UNION ALL
     SELECT successors.following_start
