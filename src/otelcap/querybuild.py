@@ -26,9 +26,10 @@ engines by tests/test_queries_golden.py):
   0 and '' instead of NULL.
 - CTEs written by hand for ClickHouse (CLICKHOUSE_CTES), where the translation is exact but
   cannot run there: blocks' recursive chain of block starts. ClickHouse runs a recursive CTE's
-  step as a query of its own, each reading the table again (20k events: 92 steps, 2.6 s;
-  100k: 391 steps, 41 s), and stops at 1,000 steps (about 7 months of daily blocks), so there
-  the chain is one arrayFold over the sorted hours. CTEs nothing reads any more are dropped.
+  step as a query of its own, each reading the table again (chdb, bench data: 20k events,
+  92 steps, 2.4-2.8 s; 100k, 391 steps, 41-44 s; the fold: 135 and 503 ms), and stops at
+  1,000 steps (about 7 months of daily blocks), so there the chain is one arrayFold over the
+  sorted hours. CTEs nothing reads any more are dropped.
 And refusals, where no rewrite is exact: round() (ClickHouse rounds floats half to even), a map
 lookup not wrapped in coalesce(…, '') or nullif(…, '') (a missing key is NULL in DuckDB and
 '' in ClickHouse), median(), and an alias named like a column its SELECT reads (ClickHouse
