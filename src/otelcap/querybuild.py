@@ -28,8 +28,8 @@ engines by tests/test_queries_golden.py):
   cannot run there: blocks' recursive chain of block starts. ClickHouse runs a recursive CTE's
   step as a query of its own, each reading the table again (chdb, bench data: 20k events,
   92 steps, 2.4-2.8 s; 100k, 391 steps, 41-44 s; the fold: 135 and 503 ms), and stops at
-  1,000 steps (about 7 months of daily blocks), so there the chain is one arrayFold over the
-  sorted hours. CTEs nothing reads any more are dropped.
+  1,000 steps (8 months of bench/queries.py's synthetic year, which has 1,517 blocks), so
+  there the chain is one arrayFold over the sorted hours. CTEs nothing reads any more are dropped.
 And refusals, where no rewrite is exact: round() (ClickHouse rounds floats half to even), a map
 lookup not wrapped in coalesce(…, '') or nullif(…, '') (a missing key is NULL in DuckDB and
 '' in ClickHouse), median(), and an alias named like a column its SELECT reads (ClickHouse
@@ -52,8 +52,9 @@ OUT_DIR = Path(__file__).parent / "queries" / "clickhouse"
 # (query, CTE) → the CTE's ClickHouse body (see the module docstring).
 CLICKHOUSE_CTES: dict[tuple[str, str], str] = {
     # Each start is the first hour at least 5 hours after the previous start: a fold that
-    # appends an hour when it is. One pass, though each append copies the list: a year of
-    # every hour used (8,760 hours, 1,461 blocks) 180 ms in chdb, ten years 1.6 s.
+    # appends an hour when it is. One pass, though each append copies the list: a year with
+    # two hours of every three used (5,840 hours, 1,461 blocks) 180 ms in chdb, ten such years
+    # (14,601 blocks) 1.6 s.
     ("blocks", "starts"): """
         SELECT arrayJoin(arrayFold(
             (acc, h) -> if(h >= acc[-1] + INTERVAL 5 HOUR, arrayPushBack(acc, h), acc),
@@ -200,7 +201,7 @@ def _hand_written_ctes(name: str, tree: Any) -> None:
                 cte.pop()
                 del ctes[alias]
                 unused = True
-    with_ = tree.args.get("with_") or tree.args.get("with")
+    with_ = tree.args.get("with_")
     if with_ is not None and not any(
         t.find_ancestor(exp.CTE) is cte for alias, cte in ctes.items() for t in readers(alias)
     ):

@@ -101,10 +101,10 @@ class PromptSteps:
 
 def _slash_words(prompt: pa.Array) -> pa.Array:
     """Each prompt's leading `/word` (null where there is none): _SLASH_WORD's step group."""
-    present = prompt.drop_null()
-    if len(present) > _PY_MATCH_MAX:
+    present = len(prompt) - prompt.null_count
+    if present > _PY_MATCH_MAX:
         return pc.struct_field(pc.extract_regex(prompt, _SLASH_WORD), "step")
-    if not len(present):
+    if not present:
         return pa.nulls(len(prompt), _STR)
     search = _slash_word().search
     words = []
