@@ -232,6 +232,42 @@ def test_binding_checks_names_and_values() -> None:
         querypack.load("costs")
 
 
+def test_a_case_over_a_choice_becomes_the_chosen_branch() -> None:
+    sql = (
+        "SELECT CASE $by WHEN 'a' THEN coalesce(x['k'], ')') WHEN 'it''s' THEN "
+        "CASE WHEN y > 0 THEN 'END' ELSE (z) END ELSE w END AS g, CASE $by WHEN 'a' THEN 1 END"
+    )
+    resolve = querypack.resolve_choice
+    assert resolve(sql, "by", "a", "duckdb") == "SELECT (coalesce(x['k'], ')')) AS g, (1)"
+    assert resolve(sql, "by", "it's", "duckdb") == (
+        "SELECT (CASE WHEN y > 0 THEN 'END' ELSE (z) END) AS g, (NULL)"
+    )
+    assert resolve(sql, "by", "b", "duckdb") == "SELECT (w) AS g, (NULL)"  # ELSE, else NULL
+    rendered = "SELECT CASE {by: String}\n  WHEN 'a'\n  THEN Model\n  ELSE {tz: String}\nEND AS g"
+    assert resolve(rendered, "by", "a", "clickhouse") == "SELECT (Model) AS g"
+    assert resolve(rendered, "by", "a", "duckdb") == rendered  # not this dialect's parameter
+    with pytest.raises(ValueError, match="no string literal"):
+        resolve("CASE $by WHEN x THEN 1 END", "by", "a", "duckdb")
+    with pytest.raises(ValueError, match="has no END"):
+        resolve("SELECT CASE $by WHEN 'a' THEN (1", "by", "a", "duckdb")
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "clickhouse"])
+def test_a_group_reads_only_its_own_columns(dialect: str) -> None:
+    """Each --by runs its own branch of _fragments/log_group.sql, not a CASE over all of them
+    (which reads both attribute maps on every row), and binds only what that branch names."""
+    for q in querypack.load_all():
+        if not any(p.name == "by" for p in q.params):
+            continue
+        for by in q.param("by").choices:
+            sql, params = q.statement(dialect, q.bind({"by": by}))
+            assert not re.search(r"CASE\s+(\$by|\{by:)", sql), (q.name, by)
+            assert "by" not in params
+            if by in ("model", "session"):  # promoted columns (project reads maps on metrics)
+                assert "Attributes[" not in sql, (q.name, by)
+            assert ("tz" in params) == (by == "day" or q.name == "cost"), (q.name, by)
+
+
 # --- output --------------------------------------------------------------------------------------
 
 

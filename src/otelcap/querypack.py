@@ -8,7 +8,8 @@ Each query is one file, queries/<name>.sql, in DuckDB SQL, with a header:
 
 A param line is `name type default description`; type is timestamp, text, int, float or a
 `a|b|c` choice; a default of '' is the empty string. Parameters are bound (`$name` in DuckDB,
-`{name:Type}` in ClickHouse), never pasted into the SQL text.
+`{name:Type}` in ClickHouse), never pasted into the SQL text; a `CASE $choice WHEN 'a' THEN …`
+is cut down to the chosen branch when the statement is built (resolve_choice).
 
     -- filters: project user team model
 
@@ -53,6 +54,7 @@ __all__ = [
     "filters",
     "load",
     "load_all",
+    "resolve_choice",
     "run",
 ]
 
@@ -138,10 +140,11 @@ class Query:
         for name in FILTERS:
             if bound.get(name) == "":
                 sql = _filter_condition(name, dialect).sub("", sql)
+        for p in self.params:
+            if p.choices and p.name in bound:
+                sql = resolve_choice(sql, p.name, bound[p.name], dialect)
         # DuckDB refuses a parameter its statement does not name
-        mark = "${}" if dialect == "duckdb" else "{{{}:"
-        params = {k: v for k, v in bound.items() if k not in FILTERS or mark.format(k) in sql}
-        return sql, params
+        return sql, {k: v for k, v in bound.items() if _names(sql, k, dialect)}
 
     def bind(
         self,
@@ -165,6 +168,63 @@ def _filter_condition(name: str, dialect: str) -> re.Pattern[str]:
     and as querybuild renders it for ClickHouse (`{name: String}`)."""
     value = rf"\${name}" if dialect == "duckdb" else rf"\{{{name}: String\}}"
     return re.compile(rf"AND \(\s*{value} = ''\s+OR\b.*?= {value}\s*\)", re.DOTALL)
+
+
+def _names(sql: str, param: str, dialect: str) -> bool:
+    mark = rf"\${param}\b" if dialect == "duckdb" else rf"\{{{param}:"
+    return re.search(mark, sql) is not None
+
+
+# A CASE over a choice parameter, as _fragments/log_group.sql writes it and querybuild renders
+# it: `CASE $by WHEN 'model' THEN … ELSE … END` / `CASE {by: String} WHEN …`.
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\w+|\S")
+
+
+def resolve_choice(sql: str, param: str, value: str, dialect: str) -> str:
+    """sql with each `CASE <param> WHEN 'choice' THEN expr … [ELSE expr] END` replaced by the
+    chosen branch, `(expr)`. Left to ClickHouse, the CASE reads the columns of every branch
+    for every row, both attribute maps included, whatever `by` is (binding it as a literal does
+    not help): chdb, 100k bench events, tokens by model 2.9 s → 0.6 s, tool-usage-by project
+    0.86 → 0.19 s. DuckDB gains a few per cent (10M events, tokens by model 77 → 74 ms)."""
+    head = rf"\bCASE\s+\${param}\b" if dialect == "duckdb" else rf"\bCASE\s+\{{{param}:\s*\w+\}}"
+    while (m := re.search(head, sql, re.IGNORECASE)) is not None:
+        chosen, end = _case_branch(sql, m.end(), value)
+        sql = f"{sql[: m.start()]}({chosen}){sql[end:]}"
+    return sql
+
+
+def _case_branch(sql: str, pos: int, value: str) -> tuple[str, int]:
+    """The result expression a simple CASE whose WHENs start at sql[pos:] gives for `value`
+    (each WHEN a string literal), and where the CASE ends. Nested parentheses and CASEs are
+    stepped over; a CASE this cannot read is an error, not left to guess."""
+    branches: dict[str, str] = {}
+    when: str | None = None  # the literal of the branch being read; ELSE reads into ""
+    part, begun, depth, nested = "", pos, 0, 0
+    for tok in _TOKEN.finditer(sql, pos):
+        word = tok.group().upper()
+        if word in ("(", "["):
+            depth += 1
+        elif word in (")", "]"):
+            depth -= 1
+        elif word == "CASE":
+            nested += 1
+        elif word == "END" and nested:
+            nested -= 1
+        elif depth == 0 and not nested and word in ("WHEN", "THEN", "ELSE", "END"):
+            text = sql[begun : tok.start()].strip()
+            if part == "WHEN":
+                if not (text.startswith("'") and text.endswith("'")):
+                    raise ValueError(f"CASE over a choice: WHEN {text} is no string literal")
+                when = text[1:-1].replace("''", "'")
+            elif part in ("THEN", "ELSE"):
+                branches.setdefault("" if part == "ELSE" else str(when), text)
+            if word == "END":
+                chosen = branches.get(value, branches.get(""))
+                return ("NULL" if chosen is None else chosen), tok.end()
+            part, begun = word, tok.end()
+        if depth < 0:
+            break
+    raise ValueError(f"CASE over a choice at offset {pos} has no END")
 
 
 _HEADER = re.compile(r"^--\s*(name|description|param|filters):\s*(.*)$")

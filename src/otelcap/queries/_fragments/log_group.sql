@@ -4,6 +4,8 @@
 -- and OTEL_RESOURCE_ATTRIBUTES keys (team.id, department, cost_center) on the resource and
 -- again on every record; either place is read. A missing map key is '' on ClickHouse and
 -- NULL on DuckDB: nullif(…, '') makes both NULL.
+-- A statement runs only the chosen branch (querypack.resolve_choice): left as a CASE, ClickHouse
+-- reads every branch's columns, both maps included, for every row.
 CASE $by
     WHEN 'model' THEN Model
     WHEN 'project' THEN
