@@ -26,7 +26,18 @@ WITH by_session AS (
       -- include: log_filter
     GROUP BY SessionId
 ),
--- include: session_increments
+-- Its own points, not session_increments': outcomes needs no active time, whose points
+-- (half of the four metrics' at 10M bench events) the series window would sort for nothing.
+series_points AS (
+    SELECT
+        '' AS label,
+        -- include: outcome_points
+),
+series_history AS (
+    SELECT
+        -- include: outcome_points
+),
+-- include: series_increments
 metrics_by_session AS (
     SELECT
         SessionId AS metric_session,

@@ -38,7 +38,7 @@ WITH by_session AS (
     )
   GROUP BY
     SessionId
-), series_points AS (
+), series_points /* Its own points, not session_increments': outcomes needs no active time, whose points */ /* (half of the four metrics' at 10M bench events) the series window would sort for nothing. */ AS (
   SELECT
     '' AS label,
     MetricName,
@@ -83,7 +83,6 @@ WITH by_session AS (
       ) = {team: String}
     )
     AND MetricName IN (
-      'claude_code.active_time.total',
       'claude_code.commit.count',
       'claude_code.pull_request.count',
       'claude_code.lines_of_code.count'
@@ -133,7 +132,6 @@ WITH by_session AS (
       ) = {team: String}
     )
     AND MetricName IN (
-      'claude_code.active_time.total',
       'claude_code.commit.count',
       'claude_code.pull_request.count',
       'claude_code.lines_of_code.count'
