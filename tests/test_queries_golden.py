@@ -216,6 +216,25 @@ def test_synthetic_metric_reconciliation(synthetic: tuple[DuckDBStore, ClickHous
             assert abs(row["difference_usd"]) < 1e-6 * max(1.0, row["cost_usd"]), row
 
 
+def test_error_analysis_totals_its_kinds_and_is_one_row_over_nothing(
+    synthetic: tuple[DuckDBStore, ClickHouseStore],
+) -> None:
+    """The `all steps` row is the kinds' grouping set () (error-analysis.sql): it sums their
+    signals, first failures, recoveries and cost, and is there when nothing failed."""
+    for store in synthetic:
+        *kinds, total = querypack.run(store, "error-analysis").to_pylist()
+        assert len(kinds) > 5 and (total["step"], total["kind"]) == ("all steps", "any failure")
+        for col in ("failures", "first_failure_turns", "recovered_turns"):
+            assert total[col] == sum(k[col] for k in kinds) > 0, (store.dialect, col)
+        assert total["turns_affected"] == total["first_failure_turns"]
+        cost = sum(k["failed_turn_cost_usd"] for k in kinds)
+        assert math.isclose(total["failed_turn_cost_usd"], cost, rel_tol=1e-9)
+        assert math.isclose(kinds[-1]["cumulative_share"], 1.0) and total["pareto_share"] == 1.0
+        (empty,) = querypack.run(store, "error-analysis", {"since": "2199-01-01"}).to_pylist()
+        assert empty["step"] == "all steps" and empty["failures"] == 0, store.dialect
+        assert empty["pareto_share"] is None and empty["denominator"] == 0
+
+
 def test_percentiles_are_exact(synthetic: tuple[DuckDBStore, ClickHouseStore]) -> None:
     """ClickHouse's quantile() samples; quantileExactInclusive matches quantile_cont."""
     duck, click = synthetic

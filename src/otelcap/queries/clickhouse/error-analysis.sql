@@ -224,10 +224,13 @@ WITH failures AS (
   LEFT JOIN turns AS t
     ON t.turn_session = r.SessionId AND t.turn_prompt = r.PromptId
 ), per_kind AS (
+  /* the kinds and, as the grouping set (), their total: one row even when nothing failed. */
+  /* One aggregation, read once below, where a total over per_kind would read it twice. */
   SELECT
-    step,
-    kind,
-    category,
+    GROUPING(step, kind, category) > 0 AS is_total_set,
+    step AS failed_step,
+    kind AS failed_kind,
+    category AS failed_category,
     CAST(COUNT(*) AS Nullable(Int64)) AS failures,
     CAST(COUNT(DISTINCT nullIf(PromptId, '')) AS Nullable(Int64)) AS turns_affected,
     CAST(COUNT(*) FILTER(WHERE
@@ -238,9 +241,10 @@ WITH failures AS (
       is_first), 0) AS failed_turn_cost_usd
   FROM marked
   GROUP BY
-    step,
-    kind,
-    category
+    GROUPING SETS (
+      (step, kind, category),
+      ()
+    )
 ), event_counts AS (
   SELECT
     EventName AS event_name,
@@ -327,96 +331,51 @@ WITH failures AS (
     COALESCE(SUM(cost) FILTER(WHERE
       event_name = 'api_request'), 0) AS all_cost
   FROM event_counts
-), by_kind AS (
+), everything AS (
+  /* the last row (`all steps`) is over turns: failures = failure signals, denominator = */
+  /* turns, turns_affected = failed turns */
   SELECT
-    k.step,
-    k.kind,
-    k.category,
+    CASE WHEN k.is_total_set THEN 'all steps' ELSE k.failed_step END AS step,
+    CASE WHEN k.is_total_set THEN 'any failure' ELSE k.failed_kind END AS kind,
+    CASE WHEN k.is_total_set THEN '' ELSE k.failed_category END AS category,
     k.failures,
-    CAST(CASE k.step
-      WHEN 'model call'
+    CAST(CASE
+      WHEN k.is_total_set
+      THEN d.all_turns
+      WHEN k.failed_step = 'model call'
       THEN d.model_calls
-      WHEN 'permission'
+      WHEN k.failed_step = 'permission'
       THEN d.decisions
-      WHEN 'tool execution'
+      WHEN k.failed_step = 'tool execution'
       THEN d.tool_results
-      WHEN 'hooks'
+      WHEN k.failed_step = 'hooks'
       THEN d.hook_runs
-      WHEN 'prompt / context'
+      WHEN k.failed_step = 'prompt / context'
       THEN d.context_events
       ELSE sc.sessions
     END AS Nullable(Int64)) AS denominator,
-    k.turns_affected,
+    CASE WHEN k.is_total_set THEN k.first_failure_turns ELSE k.turns_affected END AS turns_affected,
     k.first_failure_turns,
     k.recovered_turns,
     k.failed_turn_cost_usd,
     d.all_cost,
-    0 AS is_total,
-    k.first_failure_turns / nullIf(SUM(k.first_failure_turns) OVER (), 0) AS pareto_share,
-    SUM(k.first_failure_turns) OVER (
-      ORDER BY k.first_failure_turns DESC, k.failures DESC, k.step, k.kind, k.category
-      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) / nullIf(SUM(k.first_failure_turns) OVER (), 0) AS cumulative_share
+    CASE WHEN k.is_total_set THEN 1 ELSE 0 END AS is_total,
+    CASE
+      WHEN k.is_total_set
+      THEN CASE WHEN k.first_failure_turns > 0 THEN 1.0 END
+      ELSE k.first_failure_turns / nullIf(SUM(CASE WHEN NOT k.is_total_set THEN k.first_failure_turns END) OVER (), 0)
+    END AS pareto_share,
+    CASE
+      WHEN k.is_total_set
+      THEN CASE WHEN k.first_failure_turns > 0 THEN 1.0 END
+      ELSE SUM(k.first_failure_turns) OVER (
+        ORDER BY k.is_total_set, k.first_failure_turns DESC, k.failures DESC, k.failed_step, k.failed_kind, k.failed_category
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) / nullIf(SUM(CASE WHEN NOT k.is_total_set THEN k.first_failure_turns END) OVER (), 0)
+    END AS cumulative_share
   FROM per_kind AS k
   CROSS JOIN denominators AS d
   CROSS JOIN session_count AS sc
-), sums AS (
-  /* an aggregate without GROUP BY: one row even when nothing failed */
-  SELECT
-    CAST(COALESCE(SUM(failures), 0) AS Nullable(Int64)) AS signals,
-    CAST(COALESCE(SUM(first_failure_turns), 0) AS Nullable(Int64)) AS failed_turns,
-    CAST(COALESCE(SUM(recovered_turns), 0) AS Nullable(Int64)) AS recovered,
-    COALESCE(SUM(failed_turn_cost_usd), 0) AS cost
-  FROM per_kind
-), total AS (
-  SELECT
-    'all steps' AS step,
-    'any failure' AS kind,
-    '' AS category,
-    s.signals AS failures,
-    CAST(d.all_turns AS Nullable(Int64)) AS denominator,
-    s.failed_turns AS turns_affected,
-    s.failed_turns AS first_failure_turns,
-    s.recovered AS recovered_turns,
-    s.cost AS failed_turn_cost_usd,
-    d.all_cost AS all_cost,
-    1 AS is_total,
-    CASE WHEN s.failed_turns > 0 THEN 1.0 END AS pareto_share,
-    CASE WHEN s.failed_turns > 0 THEN 1.0 END AS cumulative_share
-  FROM sums AS s
-  CROSS JOIN denominators AS d
-), everything AS (
-  SELECT
-    step,
-    kind,
-    category,
-    failures,
-    denominator,
-    turns_affected,
-    first_failure_turns,
-    recovered_turns,
-    failed_turn_cost_usd,
-    all_cost,
-    is_total,
-    pareto_share,
-    cumulative_share
-  FROM by_kind
-  UNION ALL
-  SELECT
-    step,
-    kind,
-    category,
-    failures,
-    denominator,
-    turns_affected,
-    first_failure_turns,
-    recovered_turns,
-    failed_turn_cost_usd,
-    all_cost,
-    is_total,
-    pareto_share,
-    cumulative_share
-  FROM total
 )
 SELECT
   step,
